@@ -1,0 +1,325 @@
+/**
+ * The command line: the only place that reads argv and the environment and decides the exit code.
+ * Commands stay thin; the work lives in importer.ts and below.
+ *
+ * Exit codes: 0 success; 1 a job type, file or definition failed; 2 bad usage or no valid
+ * definition; 128+N stopped by signal N (130 for SIGINT, 143 for SIGTERM).
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { APPLICATION_NAME } from '../db/budget.js';
+import { openDatabase, type Database } from '../db/connection.js';
+import { migrate } from '../db/migrate.js';
+import { ImporterError, errorCode, errorMessage } from '../errors.js';
+import { run, DEFAULTS, type RunReport } from '../importer.js';
+import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
+import { createLogger, type LogFormat } from '../observability/logger.js';
+import { formatSummary } from './summary.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+interface CommonOptions {
+  jobtypes: string;
+  databaseUrl?: string;
+  dataDir: string;
+  logLevel: string;
+  logFormat: LogFormat;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--jobtypes <dir>', 'folder of job type definitions', process.env.IMPORTER_JOBTYPES ?? './jobtypes')
+    .option('--database-url <url>', 'PostgreSQL to load into (default: $DATABASE_URL, else the embedded server)')
+    .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', process.env.IMPORTER_DATA_DIR ?? '.importer')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['json', 'pretty']).default('pretty'))
+    .option('-q, --quiet', 'only warnings and errors on stderr');
+}
+
+function loggerFor(o: CommonOptions): Logger {
+  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat });
+}
+
+function databaseUrl(o: CommonOptions): string | undefined {
+  return o.databaseUrl ?? (process.env.DATABASE_URL || undefined);
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ImporterError('USAGE', `${name} expects a whole number from 1 upwards, got "${v}"`);
+    return n;
+  };
+}
+
+/** Opens the database, runs `fn`, and always releases it (an embedded server is stopped). */
+async function withDatabase<T>(o: CommonOptions, logger: Logger, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
+  logger.info(`database: ${db.display}`);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function query(db: Database, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: db.url, application_name: APPLICATION_NAME });
+  await client.connect();
+  try {
+    await migrate(client);
+    // Rows as arrays (duplicate column names stay apart) of PostgreSQL's own text (dates stay dates).
+    return await client.query({ text: sql, values: params, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+  } finally {
+    await client.end();
+  }
+}
+
+function printRows(result: pg.QueryResult, json: boolean | undefined): void {
+  if (json) {
+    const names = result.fields.map((f) => f.name);
+    const objects = (result.rows as unknown as unknown[][]).map((r) => Object.fromEntries(r.map((v, i) => [names[i], v])));
+    process.stdout.write(JSON.stringify(objects) + '\n');
+    return;
+  }
+  if (!result.fields || result.fields.length === 0) {
+    process.stdout.write(`${result.command} ${result.rowCount ?? ''}\n`);
+    return;
+  }
+  const names = result.fields.map((f) => f.name);
+  const cells = (result.rows as unknown as unknown[][]).map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v))));
+  const widths = names.map((n, i) => Math.min(60, Math.max(n.length, ...cells.map((c) => c[i]!.length))));
+  const line = (c: string[]) => c.map((v, i) => v.replace(/\n/g, '\\n').slice(0, 60).padEnd(widths[i]!)).join(' | ').trimEnd();
+  process.stdout.write([line(names), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line)].join('\n') + '\n');
+  process.stdout.write(`(${result.rowCount} row${result.rowCount === 1 ? '' : 's'})\n`);
+}
+
+/** Installs graceful shutdown: the first SIGINT/SIGTERM aborts, the second exits at once. */
+function shutdownSignal(logger: Logger): { signal: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (received) {
+      logger.error(`second ${sig}: exiting now`);
+      process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    }
+    received = sig;
+    logger.warn(`${sig} received: finishing in-flight batches, then stopping (send it again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function runExitCode(report: RunReport, sig: NodeJS.Signals | undefined): number {
+  if (sig) return 128 + (sig === 'SIGINT' ? 2 : 15);
+  return report.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('importer')
+    .description('Load CSV files into PostgreSQL: one job type per definition file, back-pressured COPY pipelines, exactly-once.')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addCommon(
+    program
+      .command('run')
+      .description('load the files of every job type (or the named ones) once, then print a summary')
+      .argument('[jobtypes...]', 'job type names (default: all enabled job types)')
+      .option('--json', 'print one JSON document on stdout instead of the summary')
+      .option('--force', 'load files again even if the ledger says they were loaded')
+      .option('--max-connections <n>', 'connections to PostgreSQL at most, for the whole process', positiveInt('--max-connections'), DEFAULTS.maxConnections)
+      .option('--jobs <n>', 'job types loading at once', positiveInt('--jobs'), DEFAULTS.jobs)
+      .option('--buffer <n>', `batches buffered per file between batcher and consumers (default: the definition's pipeline.buffer_batches, else ${DEFAULTS.bufferBatches})`, positiveInt('--buffer'))
+      .option('--consumers <n>', `parallel COPY streams per file (default: pipeline.consumers, else ${DEFAULTS.consumers})`, positiveInt('--consumers'))
+      .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ importer run                         load every job type in ./jobtypes
+  $ importer run orders customers        load two job types
+  $ importer run --json > result.json    machine-readable result on stdout, logs on stderr
+  $ DATABASE_URL=postgres://user@db/warehouse importer run --max-connections 8`,
+    )
+    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number }) => {
+      const logger = loggerFor(o);
+      const shutdown = shutdownSignal(logger);
+      try {
+        const report = await run({
+          jobtypesDir: o.jobtypes,
+          only: names,
+          databaseUrl: databaseUrl(o),
+          dataDir: o.dataDir,
+          maxConnections: o.maxConnections,
+          jobs: o.jobs,
+          bufferBatches: o.buffer,
+          consumers: o.consumers,
+          force: o.force ?? false,
+          retryDeadlineMs: o.retryDeadline * 1000,
+          logger,
+          signal: shutdown.signal,
+        });
+        process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatSummary(report));
+        process.exitCode = runExitCode(report, shutdown.received());
+      } finally {
+        shutdown.dispose();
+      }
+    });
+
+  const jobtypes = program.command('jobtypes').description('list and validate job type definitions');
+  addCommon(jobtypes.command('list').description('show every definition with its table, source, schedule and validity').option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  $ importer jobtypes list --jobtypes ./jobtypes')
+    .action(async (o: CommonOptions) => {
+      const loaded = await loadJobTypes(o.jobtypes);
+      const rows = [
+        ...loaded.valid.map((j) => ({
+          name: j.name,
+          valid: true,
+          enabled: j.enabled,
+          table: `${j.target.schema}.${j.target.table}`,
+          mode: j.target.mode,
+          source: path.join(path.relative(process.cwd(), j.source.dir) || '.', j.source.pattern),
+          schedule: j.schedule ?? null,
+          file: path.relative(process.cwd(), j.file),
+          errors: [] as string[],
+        })),
+        ...loaded.invalid.map((d) => ({
+          name: d.name,
+          valid: false,
+          enabled: false,
+          table: null,
+          mode: null,
+          source: null,
+          schedule: null,
+          file: path.relative(process.cwd(), d.file),
+          errors: d.problems.map((p) => formatProblem(d.file, p)),
+        })),
+      ].sort((a, b) => a.name.localeCompare(b.name));
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ jobtypes: rows }) + '\n');
+      } else {
+        const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'SOURCE', 'SCHEDULE'];
+        const cells = rows.map((r) => [r.name, r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO', r.table ?? '-', r.mode ?? '-', r.source ?? '-', r.schedule ?? '-']);
+        const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+        const fmt = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+        process.stdout.write([fmt(header), ...cells.map(fmt)].join('\n') + '\n');
+        for (const r of rows) for (const e of r.errors) process.stdout.write(`\n${e}`);
+        if (rows.some((r) => r.errors.length > 0)) process.stdout.write('\n');
+      }
+    });
+  addCommon(jobtypes.command('validate').description('check every definition; exit 1 when any is invalid'))
+    .addHelpText('after', '\nExample:\n  $ importer jobtypes validate && echo all good')
+    .action(async (o: CommonOptions) => {
+      const loaded = await loadJobTypes(o.jobtypes);
+      for (const j of loaded.valid) process.stdout.write(`ok       ${path.relative(process.cwd(), j.file)} (${j.name})\n`);
+      for (const d of loaded.invalid) for (const p of d.problems) process.stdout.write(`invalid  ${formatProblem(d.file, p)}\n`);
+      if (loaded.valid.length + loaded.invalid.length === 0) {
+        process.stdout.write(`no definitions in ${loaded.dir}\n`);
+        process.exitCode = EXIT.usage;
+      } else process.exitCode = loaded.invalid.length > 0 ? EXIT.failed : EXIT.ok;
+    });
+
+  addCommon(
+    program
+      .command('sql')
+      .description('run one SQL statement against the database in use (the embedded one by default) and print the rows')
+      .argument('<statement>', 'SQL to run')
+      .option('--json', 'print the rows as JSON'),
+  )
+    .addHelpText('after', `\nExamples:\n  $ importer sql "select count(*) from orders"\n  $ importer sql "select * from importer.rejects order by id desc limit 5" --json`)
+    .action(async (statement: string, o: CommonOptions) => {
+      const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
+      await withDatabase(o, logger, async (db) => printRows(await query(db, statement), o.json));
+    });
+
+  const db = program.command('db').description('the database in use');
+  addCommon(db.command('url').description('start the embedded server (if no DATABASE_URL) and print a connection string; keeps it running until Ctrl-C'))
+    .addHelpText('after', '\nExample:\n  $ importer db url      # then, in another terminal, run the psql command it prints')
+    .action(async (o: CommonOptions) => {
+      const logger = loggerFor(o);
+      const database = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
+      const u = new URL(database.url);
+      const password = decodeURIComponent(u.password);
+      u.password = '';
+      if (!database.embedded) {
+        process.stdout.write(`${u.toString()}\n`);
+        return;
+      }
+      const passfile = path.resolve(o.dataDir, 'pgpass');
+      await writeFile(passfile, `${u.hostname}:${u.port}:*:${decodeURIComponent(u.username)}:${password.replace(/[:\\]/g, '\\$&')}\n`, { mode: 0o600 });
+      process.stdout.write(`${u.toString()}\n`);
+      process.stderr.write(`The password is in ${passfile} (never printed). Connect with:\n  PGPASSFILE=${passfile} psql '${u.toString()}'\nor simply: importer psql\nPress Ctrl-C to stop the server.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await database.close();
+    });
+
+  addCommon(
+    program
+      .command('psql')
+      .description('open psql on the database in use (starts and stops the embedded server around it)')
+      .argument('[args...]', 'extra psql arguments')
+      .allowUnknownOption(true),
+  )
+    .addHelpText('after', `\nExamples:\n  $ importer psql\n  $ importer psql -- -c "\\dt"`)
+    .action(async (args: string[], o: CommonOptions) => {
+      const logger = loggerFor(o);
+      await withDatabase(o, logger, async (database) => {
+        const u = new URL(database.url);
+        const password = decodeURIComponent(u.password);
+        u.password = '';
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn('psql', [u.toString(), ...args], { stdio: 'inherit', env: { ...process.env, PGPASSWORD: password } });
+          child.on('error', (err) => reject(new ImporterError('USAGE', `cannot start psql: ${err.message}. Install the PostgreSQL client, or use "importer sql".`)));
+          child.on('exit', (c) => resolve(c ?? 1));
+        });
+        process.exitCode = code;
+      });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`importer: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+    process.exitCode = EXIT.failed;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const code = errorCode(err);
+    process.stderr.write(`importer: ${code}: ${errorMessage(err)}\n`);
+    if (err instanceof ImporterError && err.code === 'JOBTYPE_NONE_VALID') {
+      for (const d of (err.context.invalid as Array<{ errors: string[] }> | undefined) ?? []) for (const e of d.errors) process.stderr.write(`  ${e}\n`);
+    }
+    process.exitCode = code === 'USAGE' || code.startsWith('JOBTYPE_') || code === 'JOBTYPES_DIR_NOT_FOUND' ? EXIT.usage : EXIT.failed;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * COPY of one batch into a file's staging table, committed in one transaction together with the
+ * batch's rejects and its checkpoint; and the final move of a file's staged rows into the target.
+ *
+ * pg-copy-streams semantics carry this: the COPY's `finish` fires once the server has the data,
+ * and a failed or destroyed COPY rolls back with its transaction.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { ImporterError } from '../errors.js';
+import type { JobType } from '../jobtypes/normalize.js';
+import type { Batch, Reject } from '../pipeline/batcher.js';
+import { encodeValue } from '../pipeline/encode.js';
+import { ident } from './sql.js';
+import { moveStagedRows, stagingName, dropStaging, type MoveCounts } from './target.js';
+
+export interface BatchTarget {
+  readonly jobType: JobType;
+  readonly fileId: number;
+  readonly file: string;
+  readonly runId: number;
+}
+
+async function copyText(client: pg.ClientBase, sql: string, data: string): Promise<void> {
+  if (data.length === 0) return;
+  const stream = client.query(copyFrom(sql));
+  await pipeline(Readable.from([Buffer.from(data, 'utf8')]), stream);
+}
+
+function encodeRejects(t: BatchTarget, rejects: readonly Reject[]): string {
+  let out = '';
+  for (const r of rejects) {
+    out += `${t.runId}\t${encodeValue(t.jobType.name)}\t${t.fileId}\t${encodeValue(t.file)}\t${r.line}\t${r.offset}\t${encodeValue(
+      r.record,
+    )}\t${encodeValue(r.column)}\t${encodeValue(r.code)}\t${encodeValue(r.message)}\n`;
+  }
+  return out;
+}
+
+/**
+ * Commits one batch. Idempotent: if this exact batch was committed by an earlier attempt whose
+ * acknowledgement was lost, it returns 'already'. A batch that overlaps one committed by someone
+ * else fails with DB_CONFLICT and changes nothing.
+ */
+export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: Batch): Promise<'committed' | 'already'> {
+  await client.query('BEGIN');
+  try {
+    const dup = await client.query('SELECT 1 FROM importer.checkpoints WHERE file_id = $1 AND first_record = $2 AND record_count = $3', [
+      t.fileId,
+      batch.firstRecord,
+      batch.recordCount,
+    ]);
+    if (dup.rowCount) {
+      await client.query('ROLLBACK');
+      return 'already';
+    }
+    const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
+    await copyText(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
+    await copyText(
+      client,
+      'COPY importer.rejects (run_id, job_type, file_id, file, line, byte_offset, record, column_name, code, message) FROM STDIN',
+      encodeRejects(t, batch.rejects),
+    );
+    // Serialize checkpoint writers of this file, then make sure nobody committed these records.
+    const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
+    const overlap = await client.query(
+      'SELECT 1 FROM importer.checkpoints WHERE file_id = $1 AND first_record < $2 AND first_record + record_count > $3',
+      [t.fileId, batch.firstRecord + batch.recordCount, batch.firstRecord],
+    );
+    if (rows[0]?.status !== 'loading' || overlap.rowCount) {
+      throw new ImporterError('DB_CONFLICT', `${t.file}: another importer instance took over this file; this instance stops loading it`, {
+        file: t.file,
+      });
+    }
+    await client.query(
+      `INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, run_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.length, batch.lastLine, batch.endOffset, t.runId],
+    );
+    await client.query('COMMIT');
+    return 'committed';
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface FinalizeInput {
+  /** Records the file has (loaded + rejected), as counted by the producer. */
+  readonly records: number;
+  /** Whether the rejects exceed errors.max_rejects (decided by the caller from the checkpoint sums). */
+  readonly overThreshold: (rejected: number, total: number) => boolean;
+}
+
+export type FinalizeResult =
+  | { readonly status: 'loaded'; readonly rows: number; readonly rejected: number; readonly moved: MoveCounts }
+  | { readonly status: 'threshold'; readonly rows: number; readonly rejected: number };
+
+/**
+ * In one transaction: checks that the checkpoints cover every record, applies the reject threshold,
+ * moves the staged rows into the target, drops the staging table and marks the file loaded.
+ * Readers of the target see all of a file or none of it.
+ */
+export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input: FinalizeInput): Promise<FinalizeResult> {
+  await client.query('BEGIN');
+  try {
+    const { rows: fileRows } = await client.query<{ status: string; rows_loaded: string; rows_rejected: string; rows_inserted: string; rows_updated: string; rows_duplicate: string }>(
+      'SELECT status, rows_loaded, rows_rejected, rows_inserted, rows_updated, rows_duplicate FROM importer.files WHERE id = $1 FOR UPDATE',
+      [t.fileId],
+    );
+    const f = fileRows[0]!;
+    if (f.status === 'loaded') {
+      // An earlier attempt committed but its acknowledgement was lost.
+      await client.query('ROLLBACK');
+      return {
+        status: 'loaded',
+        rows: Number(f.rows_loaded),
+        rejected: Number(f.rows_rejected),
+        moved: { inserted: Number(f.rows_inserted), updated: Number(f.rows_updated), duplicates: Number(f.rows_duplicate) },
+      };
+    }
+    const { rows: sums } = await client.query<{ records: string | null; rows: string | null; rejects: string | null }>(
+      'SELECT sum(record_count) AS records, sum(rows) AS rows, sum(rejects) AS rejects FROM importer.checkpoints WHERE file_id = $1',
+      [t.fileId],
+    );
+    const records = Number(sums[0]!.records ?? 0);
+    const rows = Number(sums[0]!.rows ?? 0);
+    const rejected = Number(sums[0]!.rejects ?? 0);
+    if (records !== input.records) {
+      throw new ImporterError('INTERNAL', `${t.file}: checkpoints cover ${records} records but the file has ${input.records}`, { file: t.file });
+    }
+    if (input.overThreshold(rejected, records)) {
+      await dropStaging(client, t.fileId);
+      await client.query('COMMIT');
+      return { status: 'threshold', rows, rejected };
+    }
+    let moved: MoveCounts = { inserted: 0, updated: 0, duplicates: 0 };
+    if (rows > 0) moved = await moveStagedRows(client, t.jobType, t.fileId, { file: t.file, runId: t.runId }, rows);
+    await dropStaging(client, t.fileId);
+    await client.query(
+      `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
+         rows_inserted = $5, rows_updated = $6, rows_duplicate = $7, error = NULL, error_code = NULL WHERE id = $1`,
+      [t.fileId, records, moved.inserted + moved.updated, rejected, moved.inserted, moved.updated, moved.duplicates],
+    );
+    await client.query('COMMIT');
+    return { status: 'loaded', rows, rejected, moved };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The ledger: runs, job runs and files, identified by content hash, with their checkpoints.
+ *
+ * Exactly-once rests on three things, all in PostgreSQL:
+ * 1. one row per (job type, sha256) in importer.files, so a loaded file is never loaded again;
+ * 2. a session advisory lock per file, held on this process's lock connection while it loads the
+ *    file, so only one instance works on a file (the lock dies with the process or its connection);
+ * 3. each batch commits together with its checkpoint, and the commit re-checks under a row lock that
+ *    no committed batch overlaps it (see copy.ts), so even a lost lock cannot double a row.
+ */
+import os from 'node:os';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { SourceFile } from '../source/discover.js';
+import { type ConnectionBudget, isConnectionBroken, type Lease } from './budget.js';
+import { dropStaging, stagingName } from './target.js';
+
+/** Advisory lock class for files ('IMP'). */
+const FILE_LOCK_CLASS = 0x494d50;
+
+export interface CommittedRange {
+  readonly first: number;
+  readonly count: number;
+  readonly rows: number;
+  readonly rejects: number;
+}
+
+export type Claim =
+  | { readonly kind: 'skip'; readonly fileId: number; readonly reason: string; readonly loadedAs?: string }
+  | { readonly kind: 'load'; readonly fileId: number; readonly committed: readonly CommittedRange[]; readonly resumed: boolean };
+
+export interface FileOutcome {
+  status: 'loaded' | 'failed' | 'interrupted';
+  rowsTotal: number;
+  rowsLoaded: number;
+  rowsRejected: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsDuplicate: number;
+  errorCode?: string | undefined;
+  error?: string | undefined;
+}
+
+export class Ledger {
+  private lockLease: Lease | undefined;
+  private lockQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly budget: ConnectionBudget,
+    private readonly logger: Logger,
+  ) {}
+
+  async startRun(command: string): Promise<number> {
+    const { rows } = await this.budget.withClient((c) =>
+      c.query<{ id: string }>('INSERT INTO importer.runs (command, hostname, pid) VALUES ($1, $2, $3) RETURNING id', [
+        command,
+        os.hostname(),
+        process.pid,
+      ]),
+    );
+    return Number(rows[0]!.id);
+  }
+
+  async finishRun(runId: number, status: string, error?: string): Promise<void> {
+    await this.budget.withClient((c) =>
+      c.query('UPDATE importer.runs SET status = $2, finished_at = now(), error = $3 WHERE id = $1', [runId, status, error ?? null]),
+    );
+  }
+
+  async startJobRun(runId: number, jobType: string, trigger: string): Promise<number> {
+    const { rows } = await this.budget.withClient((c) =>
+      c.query<{ id: string }>('INSERT INTO importer.job_runs (run_id, job_type, trigger) VALUES ($1, $2, $3) RETURNING id', [
+        runId,
+        jobType,
+        trigger,
+      ]),
+    );
+    return Number(rows[0]!.id);
+  }
+
+  async finishJobRun(
+    id: number,
+    s: { status: string; filesLoaded: number; filesFailed: number; filesSkipped: number; rowsLoaded: number; rowsRejected: number; restarts: number; error?: string | undefined },
+  ): Promise<void> {
+    await this.budget.withClient((c) =>
+      c.query(
+        `UPDATE importer.job_runs SET status = $2, finished_at = now(), files_loaded = $3, files_failed = $4, files_skipped = $5,
+           rows_loaded = $6, rows_rejected = $7, restarts = $8, error = $9 WHERE id = $1`,
+        [id, s.status, s.filesLoaded, s.filesFailed, s.filesSkipped, s.rowsLoaded, s.rowsRejected, s.restarts, s.error ?? null],
+      ),
+    );
+  }
+
+  /** Runs a query on the lock connection (serialized; re-leased if the connection broke). */
+  private onLockConnection<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const next = this.lockQueue.then(async () => {
+      this.lockLease ??= await this.budget.lease();
+      try {
+        return await fn(this.lockLease.client);
+      } catch (err) {
+        if (isConnectionBroken(err)) {
+          this.lockLease.release(err as Error);
+          this.lockLease = undefined;
+        }
+        throw err;
+      }
+    });
+    this.lockQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tryLock(fileId: number): Promise<boolean> {
+    const { rows } = await this.onLockConnection((c) =>
+      c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [FILE_LOCK_CLASS, fileId | 0]),
+    );
+    return rows[0]!.ok;
+  }
+
+  async unlock(fileId: number): Promise<void> {
+    await this.onLockConnection((c) => c.query('SELECT pg_advisory_unlock($1, $2)', [FILE_LOCK_CLASS, fileId | 0])).catch((err) =>
+      this.logger.warn({ err: (err as Error).message, fileId }, 'could not release a file lock (it is released with the connection)'),
+    );
+  }
+
+  /**
+   * Decides what to do with a file: skip it (already loaded, or another instance has it), or load
+   * it, resuming after its committed batches. On 'load' the caller holds the file's lock and must
+   * call `unlock` when done.
+   */
+  async claimFile(jobType: string, file: SourceFile, sha256: string, runId: number, force: boolean): Promise<Claim> {
+    const row = await this.budget.withClient(async (c) => {
+      await c.query(
+        `INSERT INTO importer.files (job_type, path, size, sha256, status, run_id) VALUES ($1, $2, $3, $4, 'pending', $5)
+         ON CONFLICT (job_type, sha256) DO NOTHING`,
+        [jobType, file.path, file.size, sha256, runId],
+      );
+      const { rows } = await c.query<{ id: string; status: string; path: string }>(
+        'SELECT id, status, path FROM importer.files WHERE job_type = $1 AND sha256 = $2',
+        [jobType, sha256],
+      );
+      return rows[0]!;
+    });
+    const fileId = Number(row.id);
+    if (row.status === 'loaded' && !force) return { kind: 'skip', fileId, reason: 'already loaded', loadedAs: row.path };
+    if (!(await this.tryLock(fileId))) {
+      return { kind: 'skip', fileId, reason: 'being loaded by another importer instance' };
+    }
+    try {
+      return await this.budget.withClient(async (c) => {
+        await c.query('BEGIN');
+        try {
+          const { rows } = await c.query<{ status: string; path: string }>('SELECT status, path FROM importer.files WHERE id = $1 FOR UPDATE', [fileId]);
+          const status = rows[0]!.status;
+          if (status === 'loaded' && !force) {
+            await c.query('ROLLBACK');
+            await this.unlock(fileId);
+            return { kind: 'skip', fileId, reason: 'already loaded', loadedAs: rows[0]!.path } as const;
+          }
+          let committed: CommittedRange[] = [];
+          if (status === 'loaded' || status === 'failed') {
+            await this.resetFile(c, fileId);
+          } else {
+            committed = await this.committedRanges(c, fileId);
+            if (committed.length > 0 && !(await this.stagingIntact(c, fileId, committed))) {
+              this.logger.warn({ fileId, path: file.path }, 'staged rows were lost (server crash); loading the file again from the start');
+              await this.resetFile(c, fileId);
+              committed = [];
+            }
+          }
+          await c.query(
+            `UPDATE importer.files SET status = 'loading', run_id = $2, path = $3, size = $4, started_at = now(), finished_at = NULL,
+               error = NULL, error_code = NULL WHERE id = $1`,
+            [fileId, runId, file.path, file.size],
+          );
+          await c.query('COMMIT');
+          return { kind: 'load', fileId, committed, resumed: committed.length > 0 } as const;
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+    } catch (err) {
+      await this.unlock(fileId);
+      throw err;
+    }
+  }
+
+  private async committedRanges(c: pg.ClientBase, fileId: number): Promise<CommittedRange[]> {
+    const { rows } = await c.query<{ first_record: string; record_count: number; rows: number; rejects: number }>(
+      'SELECT first_record, record_count, rows, rejects FROM importer.checkpoints WHERE file_id = $1 ORDER BY first_record',
+      [fileId],
+    );
+    return rows.map((r) => ({ first: Number(r.first_record), count: r.record_count, rows: r.rows, rejects: r.rejects }));
+  }
+
+  /** Unlogged staging tables are emptied by crash recovery: the checkpoints must match what is staged. */
+  private async stagingIntact(c: pg.ClientBase, fileId: number, committed: readonly CommittedRange[]): Promise<boolean> {
+    const { rows } = await c.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [stagingName(fileId)]);
+    if (!rows[0]?.t) return false;
+    const staged = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${stagingName(fileId)}`);
+    return Number(staged.rows[0]!.n) === committed.reduce((s, r) => s + r.rows, 0);
+  }
+
+  private async resetFile(c: pg.ClientBase, fileId: number): Promise<void> {
+    await c.query('DELETE FROM importer.checkpoints WHERE file_id = $1', [fileId]);
+    await c.query('DELETE FROM importer.rejects WHERE file_id = $1', [fileId]);
+    await dropStaging(c, fileId);
+    await c.query(
+      `UPDATE importer.files SET rows_total = 0, rows_loaded = 0, rows_rejected = 0, rows_inserted = 0, rows_updated = 0,
+         rows_duplicate = 0 WHERE id = $1`,
+      [fileId],
+    );
+  }
+
+  /** Records a file that ended without loading (failed or interrupted); a failed file's staging is dropped. */
+  async endFile(fileId: number, outcome: FileOutcome): Promise<void> {
+    await this.budget.withClient(async (c) => {
+      if (outcome.status === 'failed') await dropStaging(c, fileId);
+      await c.query(
+        `UPDATE importer.files SET status = $2, finished_at = now(), rows_total = $3, rows_loaded = $4, rows_rejected = $5,
+           rows_inserted = $6, rows_updated = $7, rows_duplicate = $8, error_code = $9, error = $10 WHERE id = $1`,
+        [
+          fileId,
+          outcome.status,
+          outcome.rowsTotal,
+          outcome.rowsLoaded,
+          outcome.rowsRejected,
+          outcome.rowsInserted,
+          outcome.rowsUpdated,
+          outcome.rowsDuplicate,
+          outcome.errorCode ?? null,
+          outcome.error ?? null,
+        ],
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.lockQueue;
+    this.lockLease?.release();
+    this.lockLease = undefined;
+  }
+}

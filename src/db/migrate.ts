@@ -1,0 +1,45 @@
+/**
+ * Versioned migrations of the importer schema. Safe when several processes start at once: a
+ * transaction-scoped advisory lock serializes them, and "already exists" from a racing CREATE SCHEMA
+ * means another process did it.
+ */
+import type pg from 'pg';
+import m000001 from './migrations/000001.js';
+import { isAlreadyExists } from './sql.js';
+
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: m000001 }];
+
+/** Arbitrary, fixed key of the migration lock ("importer" in ASCII, as a number). */
+const MIGRATION_LOCK = 0x696d706f7274;
+
+export async function migrate(client: pg.ClientBase): Promise<number[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await migrateOnce(client);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (isAlreadyExists(err) && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
+  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await client.query('CREATE SCHEMA IF NOT EXISTS importer');
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS importer.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+  );
+  const { rows } = await client.query<{ version: number }>('SELECT version FROM importer.migrations');
+  const done = new Set(rows.map((r) => r.version));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    await client.query(m.sql);
+    await client.query('INSERT INTO importer.migrations (version) VALUES ($1)', [m.version]);
+    applied.push(m.version);
+  }
+  await client.query('COMMIT');
+  return applied;
+}

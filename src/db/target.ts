@@ -1,0 +1,102 @@
+/** Target tables (created from the definition when allowed) and per-file staging tables. */
+import type pg from 'pg';
+import { ImporterError } from '../errors.js';
+import type { JobType } from '../jobtypes/normalize.js';
+import { ident, isAlreadyExists, qualified, SQL_TYPES } from './sql.js';
+
+export const LINEAGE_COLUMNS = ['_source_file', '_source_line', '_run_id'] as const;
+
+export function targetName(jt: JobType): string {
+  return qualified(jt.target.schema, jt.target.table);
+}
+
+export function stagingName(fileId: number | string): string {
+  return qualified('importer_staging', `file_${fileId}`);
+}
+
+/** Creates the target table when it is missing and `create` is on; otherwise checks that it exists. */
+export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<void> {
+  const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [targetName(jt)]);
+  if (rows[0]?.t) return;
+  if (!jt.target.create) {
+    throw new ImporterError(
+      'TARGET_MISSING',
+      `table ${jt.target.schema}.${jt.target.table} does not exist and target.create is false: create it, or set target.create: true`,
+      { table: `${jt.target.schema}.${jt.target.table}` },
+    );
+  }
+  const cols = jt.columns.map((c) => `${ident(c.name)} ${SQL_TYPES[c.type]}${jt.target.key.includes(c.name) ? ' NOT NULL' : ''}`);
+  if (jt.target.lineage) cols.push(`${ident('_source_file')} text`, `${ident('_source_line')} bigint`, `${ident('_run_id')} bigint`);
+  if (jt.target.key.length > 0) cols.push(`PRIMARY KEY (${jt.target.key.map(ident).join(', ')})`);
+  try {
+    if (jt.target.schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(jt.target.schema)}`);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${targetName(jt)} (${cols.join(', ')})`);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+/** The staging table of one file: unconstrained columns of the definition's types, plus record index and line. */
+export async function ensureStaging(client: pg.ClientBase, jt: JobType, fileId: number): Promise<void> {
+  const cols = jt.columns.map((c) => `${ident(c.name)} ${SQL_TYPES[c.type]}`);
+  await client.query(`CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
+}
+
+export async function dropStaging(client: pg.ClientBase, fileId: number): Promise<void> {
+  await client.query(`DROP TABLE IF EXISTS ${stagingName(fileId)}`);
+}
+
+export interface MoveCounts {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly duplicates: number;
+}
+
+/**
+ * Moves a file's staged rows into the target, in the caller's transaction, by mode:
+ * append (ON CONFLICT DO NOTHING with a key), upsert (ON CONFLICT DO UPDATE, the last row of a key wins).
+ */
+export async function moveStagedRows(
+  client: pg.ClientBase,
+  jt: JobType,
+  fileId: number,
+  lineage: { file: string; runId: number },
+  stagedRows: number,
+): Promise<MoveCounts> {
+  const names = jt.columns.map((c) => ident(c.name));
+  const targetCols = [...names];
+  const selectCols = [...names];
+  const params: unknown[] = [];
+  if (jt.target.lineage) {
+    targetCols.push(ident('_source_file'), ident('_source_line'), ident('_run_id'));
+    params.push(lineage.file, lineage.runId);
+    selectCols.push('$1::text', '_line', '$2::bigint');
+  }
+  const staging = stagingName(fileId);
+  const key = jt.target.key.map(ident);
+  if (jt.target.mode === 'upsert') {
+    const updates = targetCols.filter((c) => !key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+    const sql = `WITH src AS (
+        SELECT DISTINCT ON (${key.join(', ')}) ${selectCols.join(', ')} FROM ${staging} ORDER BY ${key.join(', ')}, _rec DESC
+      ), ins AS (
+        INSERT INTO ${targetName(jt)} (${targetCols.join(', ')}) SELECT * FROM src
+        ON CONFLICT (${key.join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}
+        RETURNING (xmax = 0) AS inserted
+      ) SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM ins`;
+    const { rows } = await client.query<{ inserted: number; updated: number }>(sql, params);
+    const inserted = rows[0]!.inserted;
+    const updated = rows[0]!.updated;
+    return { inserted, updated, duplicates: stagedRows - inserted - updated };
+  }
+  const conflict = key.length > 0 ? ` ON CONFLICT (${key.join(', ')}) DO NOTHING` : '';
+  const res = await client.query(
+    `INSERT INTO ${targetName(jt)} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging} ORDER BY _rec${conflict}`,
+    params,
+  );
+  const inserted = res.rowCount ?? 0;
+  return { inserted, updated: 0, duplicates: stagedRows - inserted };
+}

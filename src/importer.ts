@@ -1,0 +1,142 @@
+/**
+ * The programmatic API. `run()` loads the job types of a folder once and reports what happened;
+ * the CLI is a thin shell around it.
+ */
+import type { Logger } from 'pino';
+import { ConnectionBudget } from './db/budget.js';
+import { openDatabase, type Database } from './db/connection.js';
+import { Ledger } from './db/ledger.js';
+import { migrate } from './db/migrate.js';
+import { DEFAULT_RETRY, withRetry } from './db/retry.js';
+import { ImporterError, errorMessage } from './errors.js';
+import { formatProblem, loadJobTypes } from './jobtypes/load.js';
+import type { JobType } from './jobtypes/normalize.js';
+import type { MetricsSnapshot } from './pipeline/metrics.js';
+import type { Batch } from './pipeline/batcher.js';
+import type { SourceFile } from './source/discover.js';
+import { superviseAll } from './supervisor/supervisor.js';
+import type { FileReport, JobReport } from './supervisor/worker.js';
+import { didYouMean } from './util/didYouMean.js';
+
+export interface RunOptions {
+  readonly jobtypesDir: string;
+  /** Job type names to run; all when empty. */
+  readonly only?: readonly string[];
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+  /** Connections to the server at most, for everything the process does. @default 4 */
+  readonly maxConnections?: number;
+  /** Job types loading at once. @default 4 */
+  readonly jobs?: number;
+  /** Batches the buffer of a file holds; overrides the definitions. @default 4 */
+  readonly bufferBatches?: number | undefined;
+  /** COPY consumers per file; overrides the definitions. @default 2 */
+  readonly consumers?: number | undefined;
+  readonly force?: boolean;
+  /** How long transient database errors are retried. @default 300000 */
+  readonly retryDeadlineMs?: number;
+  readonly trigger?: string;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+  readonly onFileStart?: (jobType: string, file: SourceFile) => void;
+  readonly onFileProgress?: (jobType: string, file: SourceFile, m: MetricsSnapshot) => void;
+  readonly onFileEnd?: (jobType: string, report: FileReport) => void;
+  /** Test hook, see PipelineSettings.beforeCommit. */
+  readonly beforeCommit?: (batch: Batch) => Promise<void>;
+}
+
+export interface InvalidReport {
+  name: string;
+  file: string;
+  errors: string[];
+}
+
+export interface RunReport {
+  run_id: number | null;
+  status: 'succeeded' | 'failed' | 'interrupted';
+  database: string;
+  seconds: number;
+  jobs: JobReport[];
+  invalid: InvalidReport[];
+}
+
+export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2 } as const;
+
+/** Selects job types by name; unknown names are a usage error with a suggestion. */
+export function selectJobTypes(valid: readonly JobType[], invalidNames: readonly string[], only: readonly string[] | undefined): JobType[] {
+  if (!only || only.length === 0) return valid.filter((j) => j.enabled);
+  const byName = new Map(valid.map((j) => [j.name, j]));
+  const out: JobType[] = [];
+  for (const name of only) {
+    const jt = byName.get(name);
+    if (jt) out.push(jt);
+    else if (!invalidNames.includes(name)) {
+      const guess = didYouMean(name, [...byName.keys()]);
+      throw new ImporterError('JOBTYPE_UNKNOWN', `unknown job type "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}`, { name });
+    }
+  }
+  return out;
+}
+
+export async function run(opts: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const logger = opts.logger;
+  const loaded = await loadJobTypes(opts.jobtypesDir);
+  const invalid: InvalidReport[] = loaded.invalid.map((d) => ({
+    name: d.name,
+    file: d.file,
+    errors: d.problems.map((p) => formatProblem(d.file, p)),
+  }));
+  for (const d of invalid) for (const e of d.errors) logger.error({ jobType: d.name, code: 'JOBTYPE_INVALID' }, `invalid definition skipped: ${e}`);
+  const selected = selectJobTypes(loaded.valid, loaded.invalid.map((d) => d.name), opts.only);
+  const wantedInvalid = opts.only && opts.only.length > 0 ? invalid.filter((d) => opts.only!.includes(d.name)) : invalid;
+  if (selected.length === 0) {
+    throw new ImporterError('JOBTYPE_NONE_VALID', `no valid job type to run in ${loaded.dir}`, { dir: loaded.dir, invalid });
+  }
+  const maxConnections = opts.maxConnections ?? DEFAULTS.maxConnections;
+  if (maxConnections < 2) {
+    throw new ImporterError('USAGE', `--max-connections must be at least 2 (one holds the file locks), got ${maxConnections}`);
+  }
+  const db: Database = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, logger });
+  logger.info(`database: ${db.display}`);
+  const budget = new ConnectionBudget({ connectionString: db.url, max: maxConnections, logger });
+  const ledger = new Ledger(budget, logger);
+  const retry = { ...DEFAULT_RETRY, deadlineMs: opts.retryDeadlineMs ?? DEFAULT_RETRY.deadlineMs };
+  const signal = opts.signal ?? new AbortController().signal;
+  let runId: number | null = null;
+  try {
+    await withRetry('migrate', () => budget.withClient((c) => migrate(c)), retry, logger);
+    runId = await withRetry('start run', () => ledger.startRun(`run ${selected.map((j) => j.name).join(' ')}`), retry, logger);
+    const jobs = await superviseAll(
+      {
+        budget,
+        ledger,
+        logger,
+        runId,
+        force: opts.force ?? false,
+        signal,
+        settings: {
+          bufferBatches: DEFAULTS.bufferBatches,
+          consumers: DEFAULTS.consumers,
+          overrides: { bufferBatches: opts.bufferBatches, consumers: opts.consumers },
+          retry,
+          beforeCommit: opts.beforeCommit,
+        },
+        onFileStart: opts.onFileStart,
+        onFileProgress: opts.onFileProgress,
+        onFileEnd: opts.onFileEnd,
+      },
+      selected,
+      { jobs: opts.jobs ?? DEFAULTS.jobs, trigger: opts.trigger ?? 'manual' },
+    );
+    const failed = jobs.some((j) => j.status === 'failed') || wantedInvalid.length > 0;
+    const interrupted = jobs.some((j) => j.status === 'interrupted');
+    const status = interrupted ? 'interrupted' : failed ? 'failed' : 'succeeded';
+    await ledger.finishRun(runId, status).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not record the run'));
+    return { run_id: runId, status, database: db.display, seconds: (performance.now() - started) / 1000, jobs, invalid: wantedInvalid };
+  } finally {
+    await ledger.close().catch(() => undefined);
+    await budget.end().catch(() => undefined);
+    await db.close();
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The cast stage: one compiled caster per column turns a CSV field into PostgreSQL input text, or
+ * into a reject reason. Values never pass through a JavaScript number, so numerics keep every digit.
+ * The rules are documented in docs/casting.md.
+ */
+import type { Column } from '../jobtypes/normalize.js';
+
+export class CastFailure {
+  constructor(
+    readonly code: string,
+    readonly message: string,
+  ) {}
+}
+
+/** A cast value: PostgreSQL input text, null for SQL NULL, or why the row is rejected. */
+export type CastOutcome = string | null | CastFailure;
+
+/** `quotedEmpty()` says whether an empty field was written as "" (only asked for empty text). */
+export type Caster = (value: string | undefined, quotedEmpty: () => boolean) => CastOutcome;
+
+export interface CastContext {
+  /** IANA zone applied to timestamptz values that carry no offset. */
+  readonly timezone: string | undefined;
+}
+
+const INT_LIMITS = {
+  smallint: ['32767', '32768'],
+  integer: ['2147483647', '2147483648'],
+  bigint: ['9223372036854775807', '9223372036854775808'],
+} as const;
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
+const UUID = /^(?:[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|\{[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\})$/i;
+const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
+const ISO_TS =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const TRUE = new Set(['true', 't', '1', 'yes', 'y', 'on']);
+const FALSE = new Set(['false', 'f', '0', 'no', 'n', 'off']);
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+function inIntRange(v: string, type: keyof typeof INT_LIMITS): boolean {
+  const negative = v[0] === '-';
+  let digits = v[0] === '-' || v[0] === '+' ? v.slice(1) : v;
+  digits = digits.replace(/^0+(?=\d)/, '');
+  const limit = INT_LIMITS[type][negative ? 1 : 0];
+  if (digits.length !== limit.length) return digits.length < limit.length;
+  return digits <= limit;
+}
+
+function daysInMonth(y: number, m: number): number {
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+function pad(n: number | string, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+interface DateParts {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+  frac: string;
+  offset: string | undefined;
+  hasTime: boolean;
+}
+
+function validParts(p: DateParts): boolean {
+  return (
+    p.y >= 1 &&
+    p.y <= 294276 &&
+    p.mo >= 1 &&
+    p.mo <= 12 &&
+    p.d >= 1 &&
+    p.d <= daysInMonth(p.y, p.mo) &&
+    p.h >= 0 &&
+    p.h <= 23 &&
+    p.mi >= 0 &&
+    p.mi <= 59 &&
+    p.s >= 0 &&
+    p.s <= 59
+  );
+}
+
+function parseIso(v: string): DateParts | undefined {
+  const m = ISO_TS.exec(v);
+  if (!m) return undefined;
+  return {
+    y: Number(m[1]),
+    mo: Number(m[2]),
+    d: Number(m[3]),
+    h: m[4] ? Number(m[4]) : 0,
+    mi: m[5] ? Number(m[5]) : 0,
+    s: m[6] ? Number(m[6]) : 0,
+    frac: m[7] ?? '',
+    offset: m[8],
+    hasTime: m[4] !== undefined,
+  };
+}
+
+/** Compiles a token pattern such as "DD/MM/YYYY HH:mm" into a parser. */
+export function compileFormat(format: string): (v: string) => DateParts | undefined {
+  const tokens = /YYYY|MMM|MM|M|DD|D|HH|H|mm|ss|SSS|Z/g;
+  const fields: string[] = [];
+  let re = '^';
+  let last = 0;
+  for (let m = tokens.exec(format); m; m = tokens.exec(format)) {
+    re += format.slice(last, m.index).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+    last = m.index + m[0].length;
+    fields.push(m[0]);
+    switch (m[0]) {
+      case 'YYYY':
+        re += '(\\d{4})';
+        break;
+      case 'MMM':
+        re += '([A-Za-z]{3,9})';
+        break;
+      case 'SSS':
+        re += '(\\d{1,6})';
+        break;
+      case 'Z':
+        re += '(Z|[+-]\\d{2}(?::?\\d{2})?)';
+        break;
+      case 'MM':
+      case 'DD':
+      case 'HH':
+      case 'mm':
+      case 'ss':
+        re += '(\\d{2})';
+        break;
+      default:
+        re += '(\\d{1,2})';
+    }
+  }
+  re += format.slice(last).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$';
+  const regex = new RegExp(re, 'i');
+  return (v) => {
+    const m = regex.exec(v);
+    if (!m) return undefined;
+    const p: DateParts = { y: 0, mo: 1, d: 1, h: 0, mi: 0, s: 0, frac: '', offset: undefined, hasTime: false };
+    fields.forEach((f, i) => {
+      const g = m[i + 1]!;
+      switch (f) {
+        case 'YYYY':
+          p.y = Number(g);
+          break;
+        case 'MMM': {
+          const idx = MONTHS.indexOf(g.slice(0, 3).toLowerCase());
+          p.mo = idx === -1 ? 0 : idx + 1;
+          break;
+        }
+        case 'MM':
+        case 'M':
+          p.mo = Number(g);
+          break;
+        case 'DD':
+        case 'D':
+          p.d = Number(g);
+          break;
+        case 'HH':
+        case 'H':
+          p.h = Number(g);
+          p.hasTime = true;
+          break;
+        case 'mm':
+          p.mi = Number(g);
+          break;
+        case 'ss':
+          p.s = Number(g);
+          break;
+        case 'SSS':
+          p.frac = g;
+          break;
+        case 'Z':
+          p.offset = g;
+          break;
+      }
+    });
+    return p;
+  };
+}
+
+function formatTimestamp(p: DateParts, withZone: boolean, timezone: string | undefined): string {
+  let out = `${pad(p.y, 4)}-${pad(p.mo, 2)}-${pad(p.d, 2)} ${pad(p.h, 2)}:${pad(p.mi, 2)}:${pad(p.s, 2)}`;
+  if (p.frac) out += `.${p.frac}`;
+  if (withZone) {
+    if (p.offset) out += p.offset.toUpperCase() === 'Z' ? '+00' : p.offset;
+    else if (timezone) out += ` ${timezone}`;
+  }
+  return out;
+}
+
+function normalizeNumber(v: string, col: Column): string {
+  let s = v;
+  if (col.thousands) s = s.split(col.thousands).join('');
+  if (col.decimal === ',') s = s.replace(',', '.');
+  return s;
+}
+
+function typeCaster(col: Column, ctx: CastContext): (v: string) => string | CastFailure {
+  const bad = (code: string, what: string) => (v: string) =>
+    new CastFailure(code, `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${what}`);
+  switch (col.type) {
+    case 'text':
+      return (v) => (v.includes('\0') ? new CastFailure('CAST_NUL_BYTE', `column "${col.name}": text contains a NUL byte`) : v);
+    case 'smallint':
+    case 'integer':
+    case 'bigint': {
+      const type = col.type;
+      const invalid = bad('CAST_INVALID_INTEGER', `a valid ${type}`);
+      return (raw) => {
+        const v = col.thousands ? raw.split(col.thousands).join('') : raw;
+        if (!INTEGER.test(v)) return invalid(raw);
+        if (!inIntRange(v, type)) {
+          return new CastFailure('CAST_OUT_OF_RANGE', `column "${col.name}": ${truncate(raw)} is out of range for ${type}`);
+        }
+        return v;
+      };
+    }
+    case 'numeric': {
+      const invalid = bad('CAST_INVALID_NUMERIC', 'a number');
+      return (raw) => {
+        const v = normalizeNumber(raw, col);
+        return DECIMAL.test(v) || /^nan$/i.test(v) ? v : invalid(raw);
+      };
+    }
+    case 'real':
+    case 'double': {
+      const invalid = bad('CAST_INVALID_NUMERIC', 'a number');
+      const max = col.type === 'real' ? 3.4028234663852886e38 : Number.MAX_VALUE;
+      const min = col.type === 'real' ? 1.401298464324817e-45 : Number.MIN_VALUE;
+      return (raw) => {
+        const v = normalizeNumber(raw, col);
+        if (FLOAT_SPECIAL.test(v)) return v;
+        if (!DECIMAL.test(v)) return invalid(raw);
+        const n = Math.abs(Number(v));
+        if (n > max || (n !== 0 && n < min) || !Number.isFinite(n)) {
+          return new CastFailure('CAST_OUT_OF_RANGE', `column "${col.name}": ${truncate(raw)} is out of range for ${col.type}`);
+        }
+        return v;
+      };
+    }
+    case 'boolean':
+      return (v) => {
+        const l = v.toLowerCase();
+        if (TRUE.has(l)) return 't';
+        if (FALSE.has(l)) return 'f';
+        return new CastFailure('CAST_INVALID_BOOLEAN', `column "${col.name}": ${JSON.stringify(truncate(v))} is not a boolean (true/false/t/f/1/0/yes/no/y/n)`);
+      };
+    case 'date': {
+      const parse = col.format ? compileFormat(col.format) : (v: string) => (ISO_DATE.test(v) ? parseIso(v) : undefined);
+      const expected = col.format ? `a date in the format ${col.format}` : 'an ISO 8601 date (YYYY-MM-DD)';
+      return (v) => {
+        const p = parse(v);
+        if (!p || !validParts(p)) return new CastFailure('CAST_INVALID_DATE', `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${expected}`);
+        return `${pad(p.y, 4)}-${pad(p.mo, 2)}-${pad(p.d, 2)}`;
+      };
+    }
+    case 'timestamp':
+    case 'timestamptz': {
+      const withZone = col.type === 'timestamptz';
+      const parse = col.format ? compileFormat(col.format) : parseIso;
+      const expected = col.format ? `a timestamp in the format ${col.format}` : 'an ISO 8601 timestamp';
+      return (v) => {
+        const p = parse(v);
+        if (!p || !validParts(p)) {
+          return new CastFailure('CAST_INVALID_TIMESTAMP', `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${expected}`);
+        }
+        return formatTimestamp(p, withZone, ctx.timezone);
+      };
+    }
+    case 'uuid':
+      return (v) => (UUID.test(v) ? v : bad('CAST_INVALID_UUID', 'a UUID')(v));
+    case 'json':
+    case 'jsonb':
+      return (v) => {
+        try {
+          JSON.parse(v);
+        } catch (err) {
+          return new CastFailure('CAST_INVALID_JSON', `column "${col.name}": not valid JSON (${(err as Error).message})`);
+        }
+        if (col.type === 'jsonb' && v.includes('\\u0000')) {
+          return new CastFailure('CAST_INVALID_JSON', `column "${col.name}": jsonb cannot hold \\u0000`);
+        }
+        return v;
+      };
+  }
+}
+
+function truncate(v: string): string {
+  return v.length > 60 ? `${v.slice(0, 57)}...` : v;
+}
+
+/** Compiles the caster of one column: trim → null handling → default → required → type. */
+export function compileCaster(col: Column, ctx: CastContext): Caster {
+  const cast = typeCaster(col, ctx);
+  const nullIf = col.nullIf.length > 0 ? new Set(col.nullIf) : undefined;
+  const isText = col.type === 'text';
+  const fallback = col.default === undefined ? undefined : cast(col.trim ? col.default.trim() : col.default);
+  const missing: CastOutcome =
+    fallback !== undefined
+      ? fallback
+      : col.required
+        ? new CastFailure('REQUIRED_MISSING', `column "${col.name}" is required but the value is empty`)
+        : null;
+  return (raw, quotedEmpty) => {
+    if (raw === undefined) return missing;
+    const v = col.trim ? raw.trim() : raw;
+    if (nullIf?.has(v)) return missing;
+    if (v === '') {
+      // PostgreSQL's CSV convention: an unquoted empty field is NULL, a quoted "" is an empty string.
+      if (isText && quotedEmpty()) return col.required ? missing : '';
+      return missing;
+    }
+    return cast(v);
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Opens a source file as a stream of UTF-8 bytes: read → gunzip (.gz) → decode (charset, BOM).
+ * `progress.bytesRead` counts bytes read from disk, so percent-done works for compressed files too.
+ */
+import { createReadStream } from 'node:fs';
+import { Transform, type Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { ImporterError } from '../errors.js';
+import type { Encoding } from '../jobtypes/schema.js';
+
+export interface OpenedSource {
+  readonly stream: Readable;
+  readonly progress: { bytesRead: number };
+}
+
+const ICONV_NAMES: Record<Exclude<Encoding, 'utf8'>, string> = {
+  latin1: 'latin1',
+  'windows-1252': 'win1252',
+  utf16le: 'utf16le',
+};
+
+/** Strips a UTF-8 byte order mark at the very start of the stream. */
+function stripUtf8Bom(): Transform {
+  let first = true;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (first) {
+        first = false;
+        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      }
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Re-encodes a decoded charset to UTF-8 bytes. */
+function toUtf8(encoding: Exclude<Encoding, 'utf8'>): Transform {
+  const decoder = iconv.getDecoder(ICONV_NAMES[encoding], { stripBOM: true });
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const s = decoder.write(chunk);
+      cb(null, s ? Buffer.from(s, 'utf8') : undefined);
+    },
+    flush(cb) {
+      const s = decoder.end();
+      cb(null, s ? Buffer.from(s, 'utf8') : undefined);
+    },
+  });
+}
+
+export function openSource(file: string, opts: { gzip: boolean; encoding: Encoding; highWaterMark?: number }): OpenedSource {
+  const progress = { bytesRead: 0 };
+  const input = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 256 * 1024 });
+  input.on('data', (c: Buffer | string) => {
+    progress.bytesRead += c.length;
+  });
+  const stages: NodeJS.ReadWriteStream[] = [];
+  if (opts.gzip) {
+    const gunzip = createGunzip();
+    stages.push(gunzip);
+  }
+  stages.push(opts.encoding === 'utf8' ? stripUtf8Bom() : toUtf8(opts.encoding));
+  const out = (pipeline as unknown as (...s: unknown[]) => Readable)(input, ...stages, (err: Error | null) => {
+    if (err) out.destroy(wrapReadError(err, file));
+  });
+  return { stream: out, progress };
+}
+
+function wrapReadError(err: Error, file: string): Error {
+  if (err instanceof ImporterError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(err.message)) {
+    return new ImporterError('SOURCE_GZIP_INVALID', `${file}: the gzip data is truncated or corrupt (${err.message})`, { file }, { cause: err });
+  }
+  return new ImporterError('SOURCE_READ_FAILED', `${file}: cannot be read: ${err.message}`, { file }, { cause: err });
+}
