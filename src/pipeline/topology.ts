@@ -229,7 +229,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
     };
     const reject = (index: number, line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string) => {
       const r: Reject = { line, offset, record: raw.text(), column, code, message };
-      batcher.addReject(index, offset, r);
+      batcher.addReject(index, raw.end(), r);
       rejectedHere++;
       metrics.cast.rejected++;
       rejectsByCode[code] = (rejectsByCode[code] ?? 0) + 1;
@@ -263,7 +263,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       const m = mapping;
       // A blank line in a multi-column file is not a record.
       if (fields.length === 1 && fields[0] === '' && m.width > 1) {
-        batcher.addBlank(index, line, offset);
+        batcher.addBlank(index, line, raw.end());
         return;
       }
       if (fields.length !== m.width) {
@@ -297,7 +297,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         } else {
           let row = `${index}\t${line}`;
           for (let i = 0; i < nCols; i++) row += '\t' + encodeValue(values[i] as string | null);
-          batcher.addRow(index, line, offset, row + '\n');
+          batcher.addRow(index, line, raw.end(), row + '\n');
           metrics.cast.out++;
         }
       }

@@ -21,6 +21,8 @@ export interface ParserOptions {
 export interface RawRecord {
   text(): string;
   bytes(): Buffer;
+  /** Byte offset just after the record (and its line break). */
+  end(): number;
 }
 
 /** Called once per record, with the physical line and byte offset where the record starts. */
@@ -49,6 +51,7 @@ export class RecordParser {
   private readonly raw: RawRecord = {
     text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
     bytes: () => this.slice(this.rawStart, this.rawEnd),
+    end: () => this.rawEnd,
   };
   private readonly push = (fields: string[]): void => {
     const end = this.api.info.bytes;

@@ -28,7 +28,9 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     }
   }
   const limit = Math.max(1, Math.floor(w.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  // A truncated or extended name ("order" for "order_id") is a likely slip too.
+  return w.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(w) || w.startsWith(c.toLowerCase())) : undefined;
 }
 
 export function hint(word: string, candidates: readonly string[]): string {

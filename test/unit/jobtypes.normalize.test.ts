@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { normalizeJobType } from '../../src/jobtypes/normalize.js';
+import { formatProblem } from '../../src/jobtypes/load.js';
+
+const base = () => ({
+  source: { path: '../data' },
+  target: { table: 'orders' },
+  columns: [
+    { name: 'order_id', type: 'bigint', required: true },
+    { name: 'amount', type: 'numeric', source: 'Amount (EUR)' },
+  ],
+});
+const FILE = '/defs/orders.yaml';
+
+function problems(raw: unknown) {
+  const r = normalizeJobType(raw, FILE, {});
+  if (r.ok) throw new Error('expected problems');
+  return r.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+describe('jobtypes normalize', () => {
+  it('fills every default once and freezes the result', () => {
+    const r = normalizeJobType(base(), FILE, {});
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const jt = r.jobType;
+    expect(jt.name).toBe('orders');
+    expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv' });
+    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore' });
+    expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false });
+    expect(jt.maxRejects).toEqual({ kind: 'count', value: 0, text: '0' });
+    expect(jt.batch).toEqual({ rows: 10000, bytes: 8388608, flushMs: 1000 });
+    expect(jt.columns[1]).toMatchObject({ name: 'amount', source: 'Amount (EUR)', trim: true, required: false });
+    expect(Object.isFrozen(jt)).toBe(true);
+    expect(Object.isFrozen(jt.columns[0])).toBe(true);
+  });
+
+  it('names the field path and suggests the right type', () => {
+    const raw = base();
+    (raw.columns[0] as { type: string }).type = 'integr';
+    expect(problems(raw)).toEqual([
+      'columns[0].type: unknown type "integr" (did you mean "integer"?); expected one of text, integer, bigint, smallint, numeric, real, double, boolean, date, timestamp, timestamptz, uuid, json, jsonb',
+    ]);
+  });
+
+  it('formats problems as file: path: message', () => {
+    const raw = base();
+    (raw.columns[0] as { type: string }).type = 'integr';
+    const r = normalizeJobType(raw, FILE, {});
+    if (r.ok) throw new Error('expected problems');
+    expect(formatProblem(FILE, r.problems[0]!, '/')).toMatch(/^defs\/orders\.yaml: columns\[0\]\.type: unknown type "integr" \(did you mean "integer"\?\)/);
+  });
+
+  it('rejects unknown fields with a suggestion', () => {
+    expect(problems({ ...base(), csv: { delimter: ';' } })).toEqual(['csv.delimter: unknown field "delimter" (did you mean "delimiter"?)']);
+  });
+
+  it('requires source, target and columns', () => {
+    expect(problems({})).toEqual(['source: is required', 'target: is required', 'columns: is required']);
+  });
+
+  it('checks keys, modes, tables, schedules, time zones and max_rejects', () => {
+    expect(problems({ ...base(), target: { table: 'orders', key: ['order'] } })).toEqual(['target.key[0]: "order" is not a column (did you mean "order_id"?)']);
+    expect(problems({ ...base(), target: { table: 'orders', mode: 'upsert' } })).toEqual(['target.key: mode upsert needs a key']);
+    expect(problems({ ...base(), target: { table: 'a.b.c' } })).toEqual(['target.table: "a.b.c" must be "table" or "schema.table"']);
+    expect(problems({ ...base(), schedule: 'every night' })).toEqual(['schedule: "every night" is not a valid cron expression (5 or 6 fields)']);
+    expect(problems({ ...base(), timezone: 'Mars/Olympus' })).toEqual(['timezone: unknown time zone "Mars/Olympus"']);
+    expect(problems({ ...base(), errors: { max_rejects: 'lots' } })).toEqual(['errors.max_rejects: must be a count like 100 or a percentage like "1%"']);
+  });
+
+  it('rejects duplicate columns and duplicate sources', () => {
+    const raw = base();
+    raw.columns.push({ name: 'order_id', type: 'text', required: false });
+    expect(problems(raw)).toContain('columns[2].name: duplicate column "order_id"');
+  });
+
+  it('keeps globs inside the source folder', () => {
+    expect(problems({ ...base(), source: { path: 'x', pattern: '../*.csv' } })).toEqual(['source.pattern: must stay inside source.path (no absolute paths or "..")']);
+  });
+
+  it('expands ${ENV} in source.path and reports unset variables', () => {
+    const ok = normalizeJobType({ ...base(), source: { path: '${DROP}/orders' } }, FILE, { DROP: '/srv/drop' });
+    expect(ok.ok && ok.jobType.source.dir).toBe('/srv/drop/orders');
+    expect(problems({ ...base(), source: { path: '${NOPE}/orders' } })).toEqual(['source.path: environment variable NOPE is not set']);
+  });
+
+  it('parses schema-qualified tables and percentage thresholds, accepts six-field cron', () => {
+    const r = normalizeJobType({ ...base(), schedule: '*/5 * * * * *', target: { table: 'analytics.orders' }, errors: { max_rejects: '1.5%' } }, FILE, {});
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.jobType.target.schema).toBe('analytics');
+    expect(r.jobType.maxRejects).toEqual({ kind: 'percent', value: 1.5, text: '1.5%' });
+  });
+});
