@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,7 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
 
   const port = await freePort();
   const isRoot = os.userInfo().uid === 0;
+  if (isRoot) await checkReachableByPostgres(root);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
@@ -174,6 +175,26 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
       await rm(ownerFile, { force: true });
     },
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the data folder.
+ * Our own folder is opened up (its secrets are 0600 files); a closed parent gets a clear error.
+ */
+async function checkReachableByPostgres(root: string): Promise<void> {
+  await chmod(root, 0o755);
+  for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
+    const st = await stat(dir);
+    if ((st.mode & 0o001) === 0) {
+      throw new ImporterError(
+        'EMBEDDED_START_FAILED',
+        `the embedded PostgreSQL runs as user "postgres" (PostgreSQL refuses root), which cannot enter ${dir}. ` +
+          `Run "chmod o+x ${dir}", or put the data elsewhere with --data-dir (or IMPORTER_DATA_DIR), e.g. /var/tmp/importer.`,
+        { dir },
+      );
+    }
+    if (dir === path.dirname(dir)) break;
+  }
 }
 
 async function ensureDatabase(c: Credentials, port: number): Promise<void> {
