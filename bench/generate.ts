@@ -69,8 +69,8 @@ export function generatedLine(i: number): string {
     .join(',');
 }
 
-/** Writes rows 1..rows to `file`; returns the bytes written. */
-export async function writeGeneratedCsv(file: string, rows: number): Promise<number> {
+/** Writes rows first..first+rows-1 (ids) to `file`; returns the bytes written. */
+export async function writeGeneratedCsv(file: string, rows: number, first = 1): Promise<number> {
   const out = createWriteStream(file);
   let bytes = 0;
   const write = async (s: string) => {
@@ -79,7 +79,7 @@ export async function writeGeneratedCsv(file: string, rows: number): Promise<num
   };
   await write(GENERATED_HEADER + '\n');
   let chunk = '';
-  for (let i = 1; i <= rows; i++) {
+  for (let i = first; i < first + rows; i++) {
     chunk += generatedLine(i) + '\n';
     if (chunk.length > 1 << 16) {
       await write(chunk);

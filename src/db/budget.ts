@@ -72,13 +72,22 @@ export class ConnectionBudget {
                 this.leased++;
                 if (this.leased > this.peak) this.peak = this.leased;
                 let released = false;
+                // A leased connection that drops (server restart) emits 'error'; the query in flight
+                // fails and is retried, so the event itself only needs to be observed.
+                let broken: Error | undefined;
+                const onError = (err: Error) => {
+                  broken = err;
+                  this.logger.debug({ err: err.message }, 'a leased database connection failed');
+                };
+                client.on('error', onError);
                 resolveLease({
                   client,
                   release: (err?: Error) => {
                     if (released) return;
                     released = true;
                     this.leased--;
-                    client.release(err ?? false);
+                    client.off('error', onError);
+                    client.release(err ?? broken ?? false);
                     done();
                   },
                 });

