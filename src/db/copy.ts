@@ -92,10 +92,13 @@ export interface FinalizeInput {
   readonly records: number;
   /** Whether the rejects exceed errors.max_rejects (decided by the caller from the checkpoint sums). */
   readonly overThreshold: (rejected: number, total: number) => boolean;
+  /** Replace mode: check coverage and threshold, but leave the rows staged for the job's swap. */
+  readonly keepStaged: boolean;
 }
 
 export type FinalizeResult =
   | { readonly status: 'loaded'; readonly rows: number; readonly rejected: number; readonly moved: MoveCounts }
+  | { readonly status: 'staged'; readonly rows: number; readonly rejected: number }
   | { readonly status: 'threshold'; readonly rows: number; readonly rejected: number };
 
 /**
@@ -136,6 +139,11 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
       await client.query('COMMIT');
       return { status: 'threshold', rows, rejected };
     }
+    if (input.keepStaged) {
+      await client.query(`UPDATE importer.files SET rows_total = $2, rows_rejected = $3 WHERE id = $1`, [t.fileId, records, rejected]);
+      await client.query('COMMIT');
+      return { status: 'staged', rows, rejected };
+    }
     let moved: MoveCounts = { inserted: 0, updated: 0, duplicates: 0 };
     if (rows > 0) moved = await moveStagedRows(client, t.jobType, t.fileId, { file: t.file, runId: t.runId }, rows);
     await dropStaging(client, t.fileId);
@@ -146,6 +154,56 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
     );
     await client.query('COMMIT');
     return { status: 'loaded', rows, rejected, moved };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+export interface StagedFile {
+  readonly fileId: number;
+  readonly file: string;
+  readonly rows: number;
+  readonly rejected: number;
+  readonly records: number;
+}
+
+/**
+ * Replace mode: builds a fresh table from the staged files of this run and swaps it in for the
+ * target, all in one transaction. Readers see the old table until the commit and the new one
+ * after it, never a partial one; the exclusive lock is held only for the renames.
+ */
+export async function replaceTarget(client: pg.ClientBase, jt: JobType, runId: number, files: readonly StagedFile[]): Promise<Map<number, MoveCounts>> {
+  const counts = new Map<number, MoveCounts>();
+  const fresh = `replace_${jt.target.table.slice(0, 30)}_${runId}`;
+  const old = `${jt.target.table.slice(0, 40)}__replaced_${runId}`;
+  const target = `${ident(jt.target.schema)}.${ident(jt.target.table)}`;
+  await client.query('BEGIN');
+  try {
+    await client.query(`DROP TABLE IF EXISTS importer_staging.${ident(fresh)}`);
+    await client.query(`CREATE TABLE importer_staging.${ident(fresh)} (LIKE ${target} INCLUDING ALL)`);
+    for (const f of files) {
+      const moved = f.rows > 0
+        ? await moveStagedRows(client, jt, f.fileId, { file: f.file, runId }, f.rows, `importer_staging.${ident(fresh)}`)
+        : { inserted: 0, updated: 0, duplicates: 0 };
+      counts.set(f.fileId, moved);
+    }
+    await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
+    await client.query(`ALTER TABLE ${target} RENAME TO ${ident(old)}`);
+    await client.query(`ALTER TABLE importer_staging.${ident(fresh)} SET SCHEMA ${ident(jt.target.schema)}`);
+    await client.query(`ALTER TABLE ${ident(jt.target.schema)}.${ident(fresh)} RENAME TO ${ident(jt.target.table)}`);
+    await client.query(`DROP TABLE ${ident(jt.target.schema)}.${ident(old)}`);
+    for (const f of files) {
+      const m = counts.get(f.fileId)!;
+      await dropStaging(client, f.fileId);
+      await client.query(
+        `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
+           rows_inserted = $5, rows_updated = 0, rows_duplicate = $6, error = NULL, error_code = NULL WHERE id = $1`,
+        [f.fileId, f.records, m.inserted, f.rejected, m.inserted, m.duplicates],
+      );
+    }
+    await client.query('COMMIT');
+    return counts;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

@@ -30,7 +30,8 @@ export type Claim =
   | { readonly kind: 'load'; readonly fileId: number; readonly committed: readonly CommittedRange[]; readonly resumed: boolean };
 
 export interface FileOutcome {
-  status: 'loaded' | 'failed' | 'interrupted';
+  /** 'staged': replace mode, waiting for the job's swap. */
+  status: 'loaded' | 'failed' | 'interrupted' | 'staged';
   rowsTotal: number;
   rowsLoaded: number;
   rowsRejected: number;

@@ -58,7 +58,8 @@ export interface MoveCounts {
 
 /**
  * Moves a file's staged rows into the target, in the caller's transaction, by mode:
- * append (ON CONFLICT DO NOTHING with a key), upsert (ON CONFLICT DO UPDATE, the last row of a key wins).
+ * append and replace (ON CONFLICT DO NOTHING with a key), upsert (ON CONFLICT DO UPDATE, the last row
+ * of a key wins). `into` is the target, or replace mode's fresh table.
  */
 export async function moveStagedRows(
   client: pg.ClientBase,
@@ -66,6 +67,7 @@ export async function moveStagedRows(
   fileId: number,
   lineage: { file: string; runId: number },
   stagedRows: number,
+  into: string = targetName(jt),
 ): Promise<MoveCounts> {
   const names = jt.columns.map((c) => ident(c.name));
   const targetCols = [...names];
@@ -83,7 +85,7 @@ export async function moveStagedRows(
     const sql = `WITH src AS (
         SELECT DISTINCT ON (${key.join(', ')}) ${selectCols.join(', ')} FROM ${staging} ORDER BY ${key.join(', ')}, _rec DESC
       ), ins AS (
-        INSERT INTO ${targetName(jt)} (${targetCols.join(', ')}) SELECT * FROM src
+        INSERT INTO ${into} (${targetCols.join(', ')}) SELECT * FROM src
         ON CONFLICT (${key.join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}
         RETURNING (xmax = 0) AS inserted
       ) SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM ins`;
@@ -94,7 +96,7 @@ export async function moveStagedRows(
   }
   const conflict = key.length > 0 ? ` ON CONFLICT (${key.join(', ')}) DO NOTHING` : '';
   const res = await client.query(
-    `INSERT INTO ${targetName(jt)} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging} ORDER BY _rec${conflict}`,
+    `INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging} ORDER BY _rec${conflict}`,
     params,
   );
   const inserted = res.rowCount ?? 0;

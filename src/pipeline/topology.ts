@@ -157,7 +157,11 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   try {
     const result = await withRetry(
       `${file.path}: finalize`,
-      () => budget.withClient((c) => finalizeFile(c, target, { records, overThreshold: (rej, total) => thresholdExceeded(jt, rej, total) })),
+      () => budget.withClient((c) => finalizeFile(c, target, {
+            records,
+            overThreshold: (rej, total) => thresholdExceeded(jt, rej, total),
+            keepStaged: jt.target.mode === 'replace',
+          }),),
       settings.retry,
       logger,
     );
@@ -170,6 +174,14 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
           errorCode: 'REJECT_THRESHOLD',
           error: thresholdMessage(jt, file.path, result.rejected, records, rejectsByCode),
         },
+        rejectsByCode,
+        warnings,
+        metrics,
+      };
+    }
+    if (result.status === 'staged') {
+      return {
+        outcome: { ...base, status: 'staged', rowsLoaded: result.rows, rowsRejected: result.rejected },
         rejectsByCode,
         warnings,
         metrics,

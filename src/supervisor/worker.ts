@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ConnectionBudget } from '../db/budget.js';
 import type { Ledger } from '../db/ledger.js';
+import { replaceTarget, type StagedFile } from '../db/copy.js';
 import { withRetry } from '../db/retry.js';
 import { ensureTarget } from '../db/target.js';
 import { errorCode, errorMessage } from '../errors.js';
@@ -85,6 +86,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
   const log = ctx.logger.child({ jobType: jt.name });
   await withRetry(`${jt.name}: prepare table`, () => ctx.budget.withClient((c) => ensureTarget(c, jt)), ctx.settings.retry, log);
   const sources = await discoverFiles(jt.source.dir, jt.source.pattern);
+  const staged: Array<StagedFile & { report: FileReport }> = [];
   if (sources.length === 0) log.info({ dir: jt.source.dir, pattern: jt.source.pattern }, 'no files match');
   for (const file of sources) {
     if (ctx.signal.aborted) break;
@@ -102,6 +104,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
         continue;
       }
       report.resumed = claim.resumed;
+      let keepLock = false;
       if (claim.resumed) log.info({ file: file.path, batches: claim.committed.length }, 'resuming after the last committed batch');
       try {
         const result = await loadFile({
@@ -117,6 +120,13 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
           onProgress: ctx.onFileProgress ? (m) => ctx.onFileProgress!(jt.name, file, m.snapshot()) : undefined,
         });
         const o = result.outcome;
+        if (o.status === 'staged') {
+          staged.push({ fileId: claim.fileId, file: file.path, rows: o.rowsLoaded, rejected: o.rowsRejected, records: o.rowsTotal, report });
+          report.rows_rejected = o.rowsRejected;
+          report.rejects_by_reason = result.rejectsByCode;
+          keepLock = true; // held until the swap, so no other instance swaps these files too
+          continue;
+        }
         report.status = o.status;
         report.rows_loaded = o.rowsLoaded;
         report.rows_rejected = o.rowsRejected;
@@ -131,7 +141,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
           log.error({ file: file.path, code: report.error.code, line: result.errorLine }, report.error.message);
         }
       } finally {
-        await ctx.ledger.unlock(claim.fileId);
+        if (!keepLock) await ctx.ledger.unlock(claim.fileId);
       }
     } catch (err) {
       report.status = 'failed';
@@ -140,7 +150,23 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
     } finally {
       report.seconds = (performance.now() - started) / 1000;
       report.rows_per_second = report.seconds > 0 ? Math.round((report.rows_loaded + report.rows_rejected) / report.seconds) : 0;
-      ctx.onFileEnd?.(jt.name, report);
+      if (!staged.some((s) => s.report === report)) ctx.onFileEnd?.(jt.name, report);
     }
+  }
+  if (staged.length > 0) {
+    // Replace mode: one fresh table from this run's files, swapped in for the target at once.
+    let counts: Map<number, { inserted: number; duplicates: number }>;
+    try {
+      counts = await withRetry(`${jt.name}: replace table`, () => ctx.budget.withClient((c) => replaceTarget(c, jt, ctx.runId, staged)), ctx.settings.retry, log);
+    } finally {
+      for (const s of staged) await ctx.ledger.unlock(s.fileId);
+    }
+    for (const s of staged) {
+      const m = counts.get(s.fileId)!;
+      Object.assign(s.report, { status: 'loaded', rows_loaded: m.inserted, rows_inserted: m.inserted, rows_duplicate: m.duplicates });
+      s.report.rows_per_second = s.report.seconds > 0 ? Math.round((s.report.rows_loaded + s.report.rows_rejected) / s.report.seconds) : 0;
+      ctx.onFileEnd?.(jt.name, s.report);
+    }
+    log.info({ table: `${jt.target.schema}.${jt.target.table}`, files: staged.length }, 'table replaced');
   }
 }
