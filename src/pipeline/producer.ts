@@ -5,7 +5,7 @@ import type { CommittedRange } from '../db/ledger.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
-import { openSource } from '../source/open.js';
+import { openSource, wrapReadError } from '../source/open.js';
 import { RecordParser, type RawRecord } from '../source/parse.js';
 import { Batcher, type Batch, type Reject } from './batcher.js';
 import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
@@ -75,7 +75,8 @@ export async function produce(input: ProduceInput): Promise<number> {
     }
   };
   const reject = (index: number, line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string) => {
-    const r: Reject = { line, offset, record: raw.text(), column, code, message };
+    // PostgreSQL text cannot hold NUL: show it as ␀ in the quarantined record.
+      const r: Reject = { line, offset, record: raw.text().replace(/\0/g, '\u2400'), column, code, message };
     batcher.addReject(index, raw.end(), r);
     rejectedHere++;
     metrics.cast.rejected++;
@@ -162,7 +163,9 @@ export async function produce(input: ProduceInput): Promise<number> {
       if (input.signal.aborted) {
         throw new ImporterError('INTERRUPTED', `${file.path}: interrupted by shutdown`, { file: file.path });
       }
-      const next = it.next();
+      const next = it.next().catch((err: unknown) => {
+        throw wrapReadError(err as Error, file.path);
+      });
       let r: IteratorResult<Buffer>;
       if (batcher.pending > 0) {
         // Flush a partial batch when the source goes quiet.

@@ -67,7 +67,7 @@ export function openSource(file: string, opts: { gzip: boolean; encoding: Encodi
   return { stream: out, progress };
 }
 
-function wrapReadError(err: Error, file: string): Error {
+export function wrapReadError(err: Error, file: string): Error {
   if (err instanceof ImporterError) return err;
   const code = (err as { code?: string }).code;
   if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(err.message)) {
