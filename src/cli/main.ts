@@ -15,7 +15,9 @@ import { APPLICATION_NAME } from '../db/budget.js';
 import { openDatabase, type Database } from '../db/connection.js';
 import { migrate } from '../db/migrate.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
-import { run, DEFAULTS, type RunReport } from '../importer.js';
+import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
+import { dryRun } from '../validate.js';
+import { csvRejects, listRejects } from './rejects.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
 import { formatSummary } from './summary.js';
@@ -296,6 +298,64 @@ Examples:
           child.on('exit', (c) => resolve(c ?? 1));
         });
         process.exitCode = code;
+      });
+    });
+
+  addCommon(
+    program
+      .command('validate')
+      .description('dry run: parse and cast every row of a job type\'s files (or the given ones), print the header check and the rejects; writes nothing')
+      .argument('<jobtype>', 'job type name')
+      .argument('[files...]', 'files to check instead of the job type\'s source folder')
+      .option('--json', 'print JSON'),
+  )
+    .addHelpText('after', '\nExamples:\n  $ importer validate orders\n  $ importer validate orders ~/Downloads/orders-2026-11-03.csv')
+    .action(async (name: string, files: string[], o: CommonOptions) => {
+      const logger = loggerFor(o);
+      const loaded = await loadJobTypes(o.jobtypes);
+      const bad = loaded.invalid.find((d) => d.name === name);
+      if (bad) {
+        for (const p of bad.problems) process.stderr.write(`${formatProblem(bad.file, p)}\n`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      const [jt] = selectJobTypes(loaded.valid, [], [name]);
+      const reports = await dryRun(jt!, files, logger);
+      if (o.json) process.stdout.write(JSON.stringify({ jobtype: name, files: reports }) + '\n');
+      else {
+        for (const r of reports) {
+          process.stdout.write(`${path.relative(process.cwd(), r.path) || r.path}\n`);
+          process.stdout.write(`  ${r.status === 'failed' ? 'FAILED' : r.status === 'over_threshold' ? 'WOULD FAIL' : 'ok'}: ${r.rows} rows, ${r.would_load} would load, ${r.rejected} rejected (errors.max_rejects ${jt!.maxRejects.text})\n`);
+          for (const w of r.warnings) process.stdout.write(`  warning: ${w}\n`);
+          if (r.error) process.stdout.write(`  ${r.error.code}: ${r.error.message}\n`);
+          for (const j of r.rejects) process.stdout.write(`  line ${j.line}${j.column ? ` ${j.column}` : ''}: ${j.code}: ${j.message}\n`);
+        }
+      }
+      process.exitCode = reports.every((r) => r.status === 'ok') ? EXIT.ok : EXIT.failed;
+    });
+
+  addCommon(
+    program
+      .command('rejects')
+      .description('list quarantined rows, or export them as a CSV to fix and drop back in')
+      .argument('[jobtype]', 'only this job type')
+      .option('--run <id>', 'only rejects of this run', positiveInt('--run'))
+      .option('--file <path>', 'only rejects of files whose path contains this')
+      .option('--limit <n>', 'rows to list at most', positiveInt('--limit'), 100)
+      .option('--csv', 'print the rejected records as a CSV (the job type\'s header, then the raw records); needs JOBTYPE')
+      .option('--json', 'print JSON'),
+  )
+    .addHelpText('after', '\nExamples:\n  $ importer rejects orders\n  $ importer rejects orders --run 12 --csv > orders-fixme.csv   # fix it, then move it into the source folder')
+    .action(async (name: string | undefined, o: CommonOptions & { run?: number; file?: string; limit: number; csv?: boolean }) => {
+      const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
+      if (o.csv && !name) throw new ImporterError('USAGE', 'rejects --csv needs a JOBTYPE (its header starts the CSV)');
+      const loaded = await loadJobTypes(o.jobtypes).catch(() => undefined);
+      const jt = name ? loaded?.valid.find((j) => j.name === name) : undefined;
+      if (o.csv && !jt) throw new ImporterError('USAGE', `rejects --csv: no valid job type "${name}" in ${o.jobtypes}`);
+      await withDatabase(o, logger, async (database) => {
+        const filter = { jobType: name, runId: o.run, file: o.file, limit: o.csv ? undefined : o.limit };
+        if (o.csv) process.stdout.write(await csvRejects(database.url, jt!, filter));
+        else process.stdout.write(await listRejects(database.url, filter, o.json ?? false));
       });
     });
 

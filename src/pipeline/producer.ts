@@ -27,6 +27,8 @@ export interface ProduceInput {
   /** Hands a batch downstream; resolves when there is room for it. */
   readonly put: (batch: Batch) => Promise<void>;
   readonly onProgress?: ((m: PipelineMetrics) => void) | undefined;
+  /** Stop at the first reject past a count threshold (a load does; a dry run reads on). @default true */
+  readonly stopAtThreshold?: boolean;
 }
 
 export function thresholdMessage(jt: JobType, file: string, rejected: number, total: number | undefined, byCode: Record<string, number>): string {
@@ -81,7 +83,7 @@ export async function produce(input: ProduceInput): Promise<number> {
     rejectedHere++;
     metrics.cast.rejected++;
     rejectsByCode[code] = (rejectsByCode[code] ?? 0) + 1;
-    if (jt.maxRejects.kind === 'count' && previousRejects + rejectedHere > jt.maxRejects.value) {
+    if (input.stopAtThreshold !== false && jt.maxRejects.kind === 'count' && previousRejects + rejectedHere > jt.maxRejects.value) {
       throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file.path, previousRejects + rejectedHere, undefined, rejectsByCode), {
         file: file.path,
         line,

@@ -194,3 +194,45 @@ columns: [{ name: id, type: integr }]
     expect(r.stderr + r.stdout).not.toContain(decodeURIComponent(u.password));
   });
 });
+
+describe('rejects and dry runs', () => {
+  it('importer rejects lists the quarantine and exports a fixable CSV with the file header', async () => {
+    const env = { DATABASE_URL: db.url };
+    const list = await runCli(['rejects', 'orders', '--json'], { env });
+    expect(list.code, list.stderr).toBe(0);
+    const rejects = JSON.parse(list.stdout).rejects;
+    expect(rejects.map((r: { line: number; code: string }) => [r.line, r.code])).toEqual([
+      [7, 'CAST_INVALID_NUMERIC'],
+      [9, 'CAST_INVALID_TIMESTAMP'],
+      [10, 'CAST_INVALID_NUMERIC'],
+      [5, 'REQUIRED_MISSING'],
+    ]);
+    expect(rejects[0]).toMatchObject({ job_type: 'orders', column_name: 'amount', message: 'column "amount": "not-a-number" is not a number' });
+    expect(typeof rejects[0].byte_offset).toBe('number');
+    const csv = await runCli(['rejects', 'orders', '--csv', '--jobtypes', path.join(ROOT, 'jobtypes')], { env });
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe(
+      'Order ID,Customer ID,Amount (EUR),Ordered At,Paid,Note\n' +
+        '1005,C004,not-a-number,2026-11-01T12:00:00Z,true,bad amount\n' +
+        '1007,C005,55.00,2026-13-01T14:00:00Z,true,bad month\n' +
+        '1008,C003,"1,5",2026-11-01T15:00:00Z,false,"comma is not a decimal here"\n' +
+        ',C008,5.00,2026-11-02T11:00:00Z,true,missing order id is rejected\n',
+    );
+  });
+
+  it('importer validate parses and casts without writing, and exits 1 when a file would fail', async () => {
+    const before = await db.query('SELECT count(*) AS n FROM importer.files');
+    const ok = await runCli(['validate', 'orders', '--jobtypes', path.join(ROOT, 'jobtypes'), '--json'], { env: { DATABASE_URL: db.url } });
+    expect(ok.code, ok.stderr).toBe(0);
+    const files = JSON.parse(ok.stdout).files;
+    expect(files.map((f: { status: string; rows: number; would_load: number; rejected: number }) => [f.status, f.rows, f.would_load, f.rejected])).toEqual([
+      ['ok', 10, 7, 3],
+      ['ok', 5, 4, 1],
+    ]);
+    expect(files[0].rejects[0]).toMatchObject({ line: 7, column: 'amount', code: 'CAST_INVALID_NUMERIC' });
+    const bad = await runCli(['validate', 'orders', path.join(FIXTURES, 'bad', 'unclosed_quote.csv'), '--jobtypes', path.join(ROOT, 'jobtypes')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/HEADER_MISSING_COLUMN/);
+    expect(await db.query('SELECT count(*) AS n FROM importer.files')).toEqual(before);
+  });
+});
