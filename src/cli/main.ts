@@ -364,6 +364,11 @@ Examples:
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  // `importer ... | head` closes stdout early: that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   process.on('unhandledRejection', (reason) => {
     process.stderr.write(`importer: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
     process.exitCode = EXIT.failed;
