@@ -17,6 +17,7 @@ import { migrate } from '../db/migrate.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
+import { nextFire, Scheduler } from '../supervisor/scheduler.js';
 import { csvRejects, listRejects } from './rejects.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
@@ -42,6 +43,12 @@ function addCommon(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['json', 'pretty']).default('pretty'))
     .option('-q, --quiet', 'only warnings and errors on stderr');
+}
+
+/** A path relative to the working directory when it lies inside it, else absolute. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }
 
 function loggerFor(o: CommonOptions): Logger {
@@ -103,16 +110,25 @@ function printRows(result: pg.QueryResult, json: boolean | undefined): void {
 }
 
 /** Installs graceful shutdown: the first SIGINT/SIGTERM aborts, the second exits at once. */
-function shutdownSignal(logger: Logger): { signal: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
+function shutdownSignal(
+  logger: Logger,
+  timeoutMs: number,
+  onForce?: () => void,
+): { signal: AbortSignal; received: () => NodeJS.Signals | undefined; dispose: () => void } {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const force = (why: string, sig: NodeJS.Signals) => {
+    logger.error(`${why}: exiting now`);
+    onForce?.();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  };
   const onSignal = (sig: NodeJS.Signals) => {
-    if (received) {
-      logger.error(`second ${sig}: exiting now`);
-      process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
-    }
+    if (received) force(`second ${sig}`, sig);
     received = sig;
     logger.warn(`${sig} received: finishing in-flight batches, then stopping (send it again to exit at once)`);
+    timer = setTimeout(() => force(`shutdown took longer than ${timeoutMs / 1000}s`, sig), timeoutMs);
+    timer.unref();
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -121,6 +137,7 @@ function shutdownSignal(logger: Logger): { signal: AbortSignal; received: () => 
     signal: controller.signal,
     received: () => received,
     dispose: () => {
+      clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },
@@ -152,7 +169,9 @@ export function buildProgram(): Command {
       .option('--jobs <n>', 'job types loading at once', positiveInt('--jobs'), DEFAULTS.jobs)
       .option('--buffer <n>', `batches buffered per file between batcher and consumers (default: the definition's pipeline.buffer_batches, else ${DEFAULTS.bufferBatches})`, positiveInt('--buffer'))
       .option('--consumers <n>', `parallel COPY streams per file (default: pipeline.consumers, else ${DEFAULTS.consumers})`, positiveInt('--consumers'))
-      .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300),
+      .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300)
+      .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long in-flight batches may take before the process exits anyway', positiveInt('--shutdown-timeout'), 30)
+      .addOption(new Option('--trigger <name>', 'recorded in the run history (schedule sets it)').default('manual').hideHelp()),
   )
     .addHelpText(
       'after',
@@ -163,9 +182,9 @@ Examples:
   $ importer run --json > result.json    machine-readable result on stdout, logs on stderr
   $ DATABASE_URL=postgres://user@db/warehouse importer run --max-connections 8`,
     )
-    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number }) => {
+    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string }) => {
       const logger = loggerFor(o);
-      const shutdown = shutdownSignal(logger);
+      const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
       try {
         const report = await run({
           jobtypesDir: o.jobtypes,
@@ -178,6 +197,7 @@ Examples:
           consumers: o.consumers,
           force: o.force ?? false,
           retryDeadlineMs: o.retryDeadline * 1000,
+          trigger: o.trigger,
           logger,
           signal: shutdown.signal,
         });
@@ -200,8 +220,9 @@ Examples:
           enabled: j.enabled,
           table: `${j.target.schema}.${j.target.table}`,
           mode: j.target.mode,
-          source: path.join(path.relative(process.cwd(), j.source.dir) || '.', j.source.pattern),
+          source: path.join(shownPath(j.source.dir), j.source.pattern),
           schedule: j.schedule ?? null,
+          next_fire: j.schedule && j.enabled ? (nextFire(j.schedule, j.timezone)?.toISOString() ?? null) : null,
           file: path.relative(process.cwd(), j.file),
           errors: [] as string[],
         })),
@@ -213,6 +234,7 @@ Examples:
           mode: null,
           source: null,
           schedule: null,
+          next_fire: null,
           file: path.relative(process.cwd(), d.file),
           errors: d.problems.map((p) => formatProblem(d.file, p)),
         })),
@@ -220,8 +242,8 @@ Examples:
       if (o.json) {
         process.stdout.write(JSON.stringify({ jobtypes: rows }) + '\n');
       } else {
-        const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'SOURCE', 'SCHEDULE'];
-        const cells = rows.map((r) => [r.name, r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO', r.table ?? '-', r.mode ?? '-', r.source ?? '-', r.schedule ?? '-']);
+        const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'SOURCE', 'SCHEDULE', 'NEXT FIRE'];
+        const cells = rows.map((r) => [r.name, r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO', r.table ?? '-', r.mode ?? '-', r.source ?? '-', r.schedule ?? '-', r.next_fire ?? '-']);
         const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
         const fmt = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
         process.stdout.write([fmt(header), ...cells.map(fmt)].join('\n') + '\n');
@@ -303,6 +325,51 @@ Examples:
 
   addCommon(
     program
+      .command('schedule')
+      .description('daemon: fire each job type on its cron schedule, reload definitions when the folder changes')
+      .option('--run-now', 'run every job type once at start')
+      .option('--max-connections <n>', 'connections for the daemon and all its imports together', positiveInt('--max-connections'), 8)
+      .option('--jobs <n>', 'imports running at once (each gets an equal share of the connections)', positiveInt('--jobs'), 3)
+      .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long running imports may take to stop', positiveInt('--shutdown-timeout'), 30),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ importer schedule                      fire job types on their schedule: lines until stopped
+  $ importer schedule --run-now            also run everything once at start
+  $ DATABASE_URL=postgres://... importer schedule --max-connections 10 --jobs 4`,
+    )
+    .action(async (o: CommonOptions & { runNow?: boolean; maxConnections: number; jobs: number; shutdownTimeout: number }) => {
+      const logger = loggerFor(o);
+      await withDatabase(o, logger, async (database) => {
+        const scheduler = new Scheduler({
+          jobtypesDir: path.resolve(o.jobtypes),
+          databaseUrl: database.url,
+          logger,
+          maxConnections: o.maxConnections,
+          jobs: o.jobs,
+          runNow: o.runNow ?? false,
+          shutdownTimeoutMs: o.shutdownTimeout * 1000,
+          dataDir: o.dataDir,
+          childArgs: ['--log-level', o.logLevel, '--log-format', o.logFormat],
+        });
+        const shutdown = shutdownSignal(logger, (o.shutdownTimeout + 10) * 1000, () => scheduler.kill());
+        try {
+          await scheduler.start();
+          await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+          await scheduler.stop();
+          logger.info('scheduler stopped');
+          const sig = shutdown.received();
+          process.exitCode = sig ? 128 + (sig === 'SIGINT' ? 2 : 15) : EXIT.ok;
+        } finally {
+          shutdown.dispose();
+        }
+      });
+    });
+
+  addCommon(
+    program
       .command('validate')
       .description('dry run: parse and cast every row of a job type\'s files (or the given ones), print the header check and the rejects; writes nothing')
       .argument('<jobtype>', 'job type name')
@@ -369,10 +436,16 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`importer: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
-    process.exitCode = EXIT.failed;
-  });
+  // Global crash capture: one structured record on stderr, never a silent death.
+  const crash = (kind: string) => (err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(
+      JSON.stringify({ level: 60, time: Date.now(), msg: `importer: ${kind}`, code: errorCode(err), err: e.message, stack: e.stack, context: (err as ImporterError).context }) + '\n',
+    );
+    process.exit(70);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -5,9 +5,13 @@
  */
 import type pg from 'pg';
 import m000001 from './migrations/000001.js';
+import m000002 from './migrations/000002.js';
 import { isAlreadyExists } from './sql.js';
 
-export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: m000001 }];
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  { version: 1, sql: m000001 },
+  { version: 2, sql: m000002 },
+];
 
 /** Arbitrary, fixed key of the migration lock ("importer" in ASCII, as a number). */
 const MIGRATION_LOCK = 0x696d706f7274;

@@ -11,6 +11,7 @@ import { Batcher, type Batch, type Reject } from './batcher.js';
 import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
 import { encodeValue, isQuotedEmptyField } from './encode.js';
 import { mapHeader, type HeaderMapping } from './header.js';
+import { faultFor } from '../supervisor/faults.js';
 import type { PipelineMetrics } from './metrics.js';
 
 export interface ProduceInput {
@@ -68,6 +69,8 @@ export async function produce(input: ProduceInput): Promise<number> {
   const ready: Batch[] = [];
   const values: CastOutcome[] = new Array<CastOutcome>(nCols);
   const checkUtf8 = jt.csv.encoding === 'utf8';
+  const fault = faultFor(jt.name);
+  const throwAt = fault?.kind === 'throw-on-record' ? fault.record - 1 : -1;
 
   const cut = () => {
     const b = batcher.cut();
@@ -102,6 +105,7 @@ export async function produce(input: ProduceInput): Promise<number> {
       return;
     }
     const index = recordIndex++;
+    if (index === throwAt) throw new Error(`injected fault: processing threw on record ${index + 1} (IMPORTER_FAULT)`);
     // Skip records that committed batches already cover (resume after a crash).
     while (skipAt < skip.length && skip[skipAt]!.first + skip[skipAt]!.count <= index) skipAt++;
     if (skipAt < skip.length && skip[skipAt]!.first <= index) {

@@ -11,6 +11,7 @@ import type { MetricsSnapshot } from '../pipeline/metrics.js';
 import { loadFile, type PipelineSettings } from '../pipeline/topology.js';
 import { discoverFiles, type SourceFile } from '../source/discover.js';
 import { sha256File } from '../source/fingerprint.js';
+import { injectStartFault } from './faults.js';
 
 export type FileStatus = 'loaded' | 'failed' | 'skipped' | 'interrupted';
 
@@ -84,6 +85,7 @@ function emptyFile(path: string, bytes: number): FileReport {
  */
 export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileReport[]): Promise<void> {
   const log = ctx.logger.child({ jobType: jt.name });
+  injectStartFault(jt.name);
   await withRetry(`${jt.name}: prepare table`, () => ctx.budget.withClient((c) => ensureTarget(c, jt)), ctx.settings.retry, log);
   const sources = await discoverFiles(jt.source.dir, jt.source.pattern);
   const staged: Array<StagedFile & { report: FileReport }> = [];

@@ -1,0 +1,294 @@
+/**
+ * `importer schedule`: a long-lived daemon that fires each job type on its cron schedule.
+ *
+ * Each fire runs `importer run JOBTYPE` in a child process, so that even a hard crash of an import
+ * (process.exit, abort, out of memory) is contained: the daemon restarts it with backoff under the
+ * job type's restart policy, and every other job type carries on. The connection budget is split:
+ * the daemon keeps one connection, and each of at most `jobs` children gets an equal share.
+ *
+ * A job type never overlaps itself: a tick while its import runs is skipped and recorded. A fire is
+ * claimed in importer.schedule_fires first, so with several daemons on one database each fire time
+ * runs once. Definitions are reloaded when the folder changes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cron, { type ScheduledTask } from 'node-cron';
+import PQueue from 'p-queue';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { APPLICATION_NAME } from '../db/budget.js';
+import { migrate } from '../db/migrate.js';
+import { ImporterError } from '../errors.js';
+import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
+import type { JobType } from '../jobtypes/normalize.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'importer.js');
+
+export interface SchedulerOptions {
+  readonly jobtypesDir: string;
+  readonly databaseUrl: string;
+  readonly logger: Logger;
+  /** Connections for the daemon and all its imports together. */
+  readonly maxConnections: number;
+  /** Imports running at once. */
+  readonly jobs: number;
+  readonly runNow: boolean;
+  readonly shutdownTimeoutMs: number;
+  readonly dataDir: string;
+  /** Extra arguments for each `importer run` child (e.g. --log-format json). */
+  readonly childArgs?: readonly string[];
+}
+
+interface Entry {
+  readonly jt: JobType;
+  readonly key: string;
+  readonly task: ScheduledTask | undefined;
+}
+
+/** Next fire time of a cron expression, or null. */
+export function nextFire(expression: string, timezone?: string): Date | null {
+  const task = cron.createTask(expression, () => undefined, timezone ? { timezone } : {});
+  try {
+    return task.getNextRuns(1)[0] ?? null;
+  } finally {
+    void task.destroy();
+  }
+}
+
+/** The latest fire time of `expression` in (after, now], scanning at most `maxSpanMs` back. */
+export function lastMissedFire(expression: string, timezone: string | undefined, after: Date, now: Date, maxSpanMs = 31 * 86_400_000): Date | undefined {
+  const task = cron.createTask(expression, () => undefined, timezone ? { timezone } : {});
+  try {
+    const seconds = expression.trim().split(/\s+/).length === 6;
+    const step = seconds ? 1000 : 60_000;
+    const floor = Math.max(after.getTime() + 1, now.getTime() - (seconds ? 86_400_000 : maxSpanMs));
+    let t = Math.floor(now.getTime() / step) * step;
+    for (; t >= floor; t -= step) if (task.match(new Date(t))) return new Date(t);
+    return undefined;
+  } finally {
+    void task.destroy();
+  }
+}
+
+export class Scheduler {
+  private readonly pool: pg.Pool;
+  private readonly entries = new Map<string, Entry>();
+  private readonly active = new Set<string>();
+  private readonly children = new Set<ChildProcess>();
+  private readonly queue: PQueue;
+  private readonly share: number;
+  private readonly instance = `${os.hostname()}:${process.pid}`;
+  private watcher: FSWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    if (opts.maxConnections < 3) {
+      throw new ImporterError('USAGE', `schedule needs --max-connections of at least 3 (one for the daemon, two per import), got ${opts.maxConnections}`);
+    }
+    const jobs = Math.max(1, Math.min(opts.jobs, Math.floor((opts.maxConnections - 1) / 2)));
+    this.share = Math.floor((opts.maxConnections - 1) / jobs);
+    this.queue = new PQueue({ concurrency: jobs });
+    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, application_name: APPLICATION_NAME });
+    this.pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'scheduler database connection closed'));
+  }
+
+  async start(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+    await this.reload(true);
+    this.watcher = watch(this.opts.jobtypesDir, () => {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload(false), 250);
+    });
+    if (this.opts.runNow) {
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+      for (const e of this.entries.values()) void this.fire(e.jt, now, 'run_now');
+    }
+    this.opts.logger.info(
+      { jobTypes: [...this.entries.values()].filter((e) => e.task).map((e) => e.jt.name), importsAtOnce: this.queue.concurrency, connectionsPerImport: this.share },
+      'scheduler started',
+    );
+  }
+
+  /** Loads the folder again and applies what changed. */
+  async reload(initial: boolean): Promise<void> {
+    if (this.stopping) return;
+    const log = this.opts.logger;
+    let loaded;
+    try {
+      loaded = await loadJobTypes(this.opts.jobtypesDir);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'cannot read the jobtypes folder; keeping the current schedule');
+      return;
+    }
+    for (const d of loaded.invalid) {
+      for (const p of d.problems) log.error({ jobType: d.name, code: 'JOBTYPE_INVALID' }, `invalid definition ignored: ${formatProblem(d.file, p)}`);
+    }
+    const seen = new Set<string>();
+    for (const jt of loaded.valid) {
+      seen.add(jt.name);
+      const key = JSON.stringify(jt);
+      const current = this.entries.get(jt.name);
+      if (current?.key === key) continue;
+      if (current?.task) await current.task.destroy();
+      const task = jt.enabled && jt.schedule ? this.schedule(jt) : undefined;
+      this.entries.set(jt.name, { jt, key, task });
+      if (!initial) log.info({ jobType: jt.name, schedule: jt.schedule ?? null }, current ? 'definition changed: rescheduled' : 'definition added');
+      if (task) await this.catchUp(jt);
+    }
+    // A definition that became invalid keeps its last valid schedule; only a removed file unschedules.
+    const invalidNames = new Set(loaded.invalid.map((d) => d.name));
+    for (const [name, e] of this.entries) {
+      if (seen.has(name) || invalidNames.has(name)) continue;
+      if (e.task) await e.task.destroy();
+      this.entries.delete(name);
+      log.info({ jobType: name }, 'definition removed: unscheduled');
+    }
+  }
+
+  private schedule(jt: JobType): ScheduledTask {
+    const task = cron.createTask(jt.schedule!, (ctx) => this.fire(jt, ctx.date, 'scheduled'), {
+      name: jt.name,
+      ...(jt.timezone ? { timezone: jt.timezone } : {}),
+    });
+    void task.start();
+    return task;
+  }
+
+  /** Applies the job type's `missed` policy to fire times missed while no scheduler ran. */
+  private async catchUp(jt: JobType): Promise<void> {
+    const { rows } = await this.pool.query<{ last: Date | null }>('SELECT max(fire_at) AS last FROM importer.schedule_fires WHERE job_type = $1', [jt.name]);
+    const last = rows[0]?.last;
+    if (!last) return;
+    const missed = lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000));
+    if (!missed) return;
+    if (jt.missed === 'run_once') {
+      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'running a fire missed while the scheduler was down');
+      void this.fire(jt, missed, 'missed');
+    } else {
+      await this.pool.query(
+        `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, 'missed', $3, 'missed_skipped', now())
+         ON CONFLICT DO NOTHING`,
+        [jt.name, missed, this.instance],
+      );
+      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'a fire was missed while the scheduler was down; skipped (missed: skip)');
+    }
+  }
+
+  /** One fire: skip on overlap, claim it across instances, run it in a child under the restart policy. */
+  async fire(jt: JobType, at: Date, reason: string): Promise<void> {
+    if (this.stopping) return;
+    const log = this.opts.logger.child({ jobType: jt.name });
+    const fireAt = new Date(Math.floor(at.getTime() / 1000) * 1000);
+    if (this.active.has(jt.name)) {
+      log.warn({ fireAt: fireAt.toISOString() }, 'tick skipped: the previous import of this job type is still running');
+      await this.pool
+        .query(
+          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, $3, $4, 'skipped_overlap', now())
+           ON CONFLICT DO NOTHING`,
+          [jt.name, fireAt, reason, this.instance],
+        )
+        .catch(() => undefined);
+      return;
+    }
+    this.active.add(jt.name);
+    try {
+      const claimed = await this.pool.query(
+        `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+        [jt.name, fireAt, reason, this.instance],
+      );
+      if (!claimed.rowCount) {
+        log.debug({ fireAt: fireAt.toISOString() }, 'fire already taken by another scheduler instance');
+        return;
+      }
+      const result = await this.queue.add(() => this.runSupervised(jt, log));
+      await this.pool.query(
+        `UPDATE importer.schedule_fires SET status = $3, finished_at = now(), restarts = $4, exit_code = $5, error = $6 WHERE job_type = $1 AND fire_at = $2`,
+        [jt.name, fireAt, result.status, result.restarts, result.exitCode, result.error ?? null],
+      );
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'scheduled fire failed');
+    } finally {
+      this.active.delete(jt.name);
+    }
+  }
+
+  private async runSupervised(jt: JobType, log: Logger): Promise<{ status: string; restarts: number; exitCode: number | null; error?: string }> {
+    const restartsAt: number[] = [];
+    for (let restarts = 0; ; restarts++) {
+      const { code, signal } = await this.runChild(jt);
+      // 0: done; 1: files or definitions failed (recorded in the ledger, a restart would not help); 2: usage.
+      if (code === 0 || code === 1 || code === 2) return { status: code === 0 ? 'succeeded' : 'failed', restarts, exitCode: code };
+      const error = signal ? `import process killed by ${signal}` : `import process crashed with exit code ${code}`;
+      if (this.stopping) return { status: 'interrupted', restarts, exitCode: code, error };
+      const now = Date.now();
+      while (restartsAt.length > 0 && now - restartsAt[0]! > jt.restart.withinSeconds * 1000) restartsAt.shift();
+      if (restartsAt.length >= jt.restart.max) {
+        log.error({ restarts, error }, `${jt.name}: gave up after ${restarts} restarts`);
+        return { status: 'failed', restarts, exitCode: code, error };
+      }
+      const delay = jt.restart.backoffMs * 2 ** restartsAt.length;
+      restartsAt.push(now);
+      log.warn({ error, restart: restarts + 1, delayMs: delay }, `${jt.name}: import crashed; restarting`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private runChild(jt: JobType): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const args = [
+      BIN,
+      'run',
+      jt.name,
+      '--jobtypes',
+      this.opts.jobtypesDir,
+      '--max-connections',
+      String(this.share),
+      '--jobs',
+      '1',
+      '--trigger',
+      'schedule',
+      '--data-dir',
+      this.opts.dataDir,
+      ...(this.opts.childArgs ?? []),
+    ];
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, DATABASE_URL: this.opts.databaseUrl },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.children.add(child);
+    return new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.children.delete(child);
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  /** Stops firing, asks running imports to stop (SIGTERM), and kills them after the timeout. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reloadTimer);
+    this.watcher?.close();
+    for (const e of this.entries.values()) if (e.task) await e.task.destroy();
+    this.queue.clear();
+    for (const c of this.children) c.kill('SIGTERM');
+    const until = Date.now() + this.opts.shutdownTimeoutMs;
+    while (this.children.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    for (const c of this.children) c.kill('SIGKILL');
+    while (this.active.size > 0 && Date.now() < until + 5000) await new Promise((r) => setTimeout(r, 50));
+    await this.pool.end();
+  }
+
+  /** Kills running imports at once (second signal). */
+  kill(): void {
+    for (const c of this.children) c.kill('SIGKILL');
+  }
+}
