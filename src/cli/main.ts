@@ -18,6 +18,11 @@ import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
 import { nextFire, Scheduler } from '../supervisor/scheduler.js';
+import { createProgress } from '../observability/progress.js';
+import { history, status } from './history.js';
+import { renderDefinition, sniff } from '../jobtypes/scaffold.js';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { csvRejects, listRejects } from './rejects.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
@@ -171,6 +176,7 @@ export function buildProgram(): Command {
       .option('--consumers <n>', `parallel COPY streams per file (default: pipeline.consumers, else ${DEFAULTS.consumers})`, positiveInt('--consumers'))
       .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300)
       .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long in-flight batches may take before the process exits anyway', positiveInt('--shutdown-timeout'), 30)
+      .option('--progress-interval <seconds>', 'without a terminal: seconds between plain progress lines', positiveInt('--progress-interval'), 5)
       .addOption(new Option('--trigger <name>', 'recorded in the run history (schedule sets it)').default('manual').hideHelp()),
   )
     .addHelpText(
@@ -182,9 +188,10 @@ Examples:
   $ importer run --json > result.json    machine-readable result on stdout, logs on stderr
   $ DATABASE_URL=postgres://user@db/warehouse importer run --max-connections 8`,
     )
-    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string }) => {
+    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string; progressInterval: number }) => {
       const logger = loggerFor(o);
       const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
+      const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true, intervalMs: o.progressInterval * 1000 });
       try {
         const report = await run({
           jobtypesDir: o.jobtypes,
@@ -200,12 +207,102 @@ Examples:
           trigger: o.trigger,
           logger,
           signal: shutdown.signal,
+          ...(progress
+            ? { onFileStart: progress.onFileStart, onFileProgress: progress.onFileProgress, onFileEnd: progress.onFileEnd }
+            : {}),
         });
+        progress?.stop();
         process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatSummary(report));
         process.exitCode = runExitCode(report, shutdown.received());
       } finally {
+        progress?.stop();
         shutdown.dispose();
       }
+    });
+
+  addCommon(program.command('status').description('one line per job type: its last run (when, result, rows, rejects, duration) and its next scheduled time').option('--json', 'print JSON'))
+    .addHelpText('after', '\nExamples:\n  $ importer status\n  $ importer status --json | jq \'.jobtypes[] | select(.last_run.status == "failed")\'')
+    .action(async (o: CommonOptions) => {
+      const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
+      const loaded = await loadJobTypes(o.jobtypes);
+      await withDatabase(o, logger, async (database) => {
+        const rows = await status(database.url, loaded.valid);
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ jobtypes: rows }) + '\n');
+          return;
+        }
+        const header = ['JOB TYPE', 'LAST RUN', 'RESULT', 'ROWS', 'REJECTS', 'SECONDS', 'NEXT FIRE'];
+        const cells = rows.map((r) => [
+          r.name,
+          r.last_run ? r.last_run.started_at.replace('T', ' ').slice(0, 19) : 'never',
+          r.last_run?.status ?? '-',
+          r.last_run ? r.last_run.rows_loaded.toLocaleString('en-US') : '-',
+          r.last_run ? r.last_run.rows_rejected.toLocaleString('en-US') : '-',
+          r.last_run?.seconds != null ? r.last_run.seconds.toFixed(1) : '-',
+          r.next_fire ? r.next_fire.replace('T', ' ').slice(0, 19) : '-',
+        ]);
+        const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+        const fmt = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+        process.stdout.write([fmt(header), ...cells.map(fmt)].join('\n') + '\n');
+      });
+    });
+
+  addCommon(
+    program
+      .command('history')
+      .description('past runs of every job type (or one), newest first, with their files')
+      .argument('[jobtype]', 'only this job type')
+      .option('--limit <n>', 'runs to show', positiveInt('--limit'), 20)
+      .option('--json', 'print JSON'),
+  )
+    .addHelpText('after', '\nExamples:\n  $ importer history\n  $ importer history orders --limit 5 --json')
+    .action(async (name: string | undefined, o: CommonOptions & { limit: number }) => {
+      const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
+      await withDatabase(o, logger, async (database) => {
+        const runs = await history(database.url, name, o.limit);
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ runs }) + '\n');
+          return;
+        }
+        if (runs.length === 0) process.stdout.write('no runs yet\n');
+        for (const r of runs) {
+          process.stdout.write(
+            `${r.started_at.replace('T', ' ').slice(0, 19)}  run ${r.run_id}  ${r.job_type}  ${r.status}  ${r.trigger}  ${r.rows_loaded.toLocaleString('en-US')} rows, ${r.rows_rejected} rejected, ${r.seconds?.toFixed(1) ?? '-'}s${r.restarts ? `, ${r.restarts} restarts` : ''}${r.error ? `  ${r.error}` : ''}\n`,
+          );
+          for (const f of r.files) {
+            process.stdout.write(`    ${f.status.padEnd(11)} ${shownPath(f.path)}  ${f.rows_loaded} rows, ${f.rows_rejected} rejected${f.error_code ? `  ${f.error_code}` : ''}\n`);
+          }
+        }
+      });
+    });
+
+  addCommon(
+    program
+      .command('new')
+      .description('scaffold a job type from a sample CSV: sniffs delimiter, encoding, header, types and nullability')
+      .argument('<name>', 'job type name (also the default table)')
+      .requiredOption('--from <sample>', 'a sample CSV (or .csv.gz)')
+      .option('--table <table>', 'target table (default: the name)')
+      .option('--rows <n>', 'rows to sniff', positiveInt('--rows'), 10000)
+      .option('--force', 'overwrite an existing definition'),
+  )
+    .addHelpText('after', '\nExamples:\n  $ importer new payments --from /srv/drop/payments/payments-2026-11-01.csv\n  $ importer new stock --from stock.csv --table warehouse.stock --jobtypes ./jobtypes')
+    .action(async (name: string, o: CommonOptions & { from: string; table?: string; rows: number; force?: boolean }) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new ImporterError('USAGE', `job type name "${name}" must start with a letter or digit and use only letters, digits, _ . -`);
+      const dir = path.resolve(o.jobtypes);
+      const file = path.join(dir, `${name}.yaml`);
+      if (existsSync(file) && !o.force) throw new ImporterError('USAGE', `${path.relative(process.cwd(), file)} exists; pass --force to overwrite it`);
+      if (!existsSync(o.from)) throw new ImporterError('USAGE', `${o.from}: no such file`);
+      const sniffed = await sniff(path.resolve(o.from), o.rows);
+      await mkdir(dir, { recursive: true });
+      const table = o.table ?? name.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase();
+      await writeFile(file, renderDefinition(name, o.from, dir, sniffed, table));
+      const check = await loadJobTypes(dir);
+      const bad = check.invalid.find((d) => d.file === file);
+      if (bad) throw new ImporterError('INTERNAL', `the scaffolded definition does not validate: ${bad.problems.map((p) => formatProblem(file, p)).join('; ')}`);
+      process.stdout.write(`wrote ${shownPath(file)}: ${sniffed.columns.length} columns, delimiter ${JSON.stringify(sniffed.delimiter)}, ${sniffed.encoding}, header ${sniffed.header ? 'yes' : 'no'} (${sniffed.rowsRead} rows sniffed)\n`);
+      for (const c of sniffed.columns) process.stdout.write(`  ${c.name.padEnd(24)} ${c.type.padEnd(12)} ${c.required ? 'required' : 'nullable'}${sniffed.header && c.source !== c.name ? `  (from "${c.source}")` : ''}\n`);
+      process.stdout.write(`next: importer validate ${name}   then   importer run ${name}\n`);
     });
 
   const jobtypes = program.command('jobtypes').description('list and validate job type definitions');

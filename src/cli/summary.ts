@@ -29,7 +29,8 @@ export function formatSummary(report: RunReport, cwd = process.cwd()): string {
     ]);
     if (job.error) notes.push(`${job.name}: ${job.error.code}: ${job.error.message}`);
     for (const f of job.files) {
-      const shown = path.relative(cwd, f.path) || f.path;
+      const rel = path.relative(cwd, f.path);
+      const shown = rel && !rel.startsWith('..') ? rel : f.path;
       rows.push([
         '',
         shown,

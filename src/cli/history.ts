@@ -1,0 +1,134 @@
+/** `importer status` and `importer history`: what ran, when, and how it went, from the ledger. */
+import pg from 'pg';
+import { APPLICATION_NAME } from '../db/budget.js';
+import { migrate } from '../db/migrate.js';
+import type { JobType } from '../jobtypes/normalize.js';
+import { nextFire } from '../supervisor/scheduler.js';
+
+const raw = { getTypeParser: () => (v: string) => v };
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: APPLICATION_NAME });
+  await client.connect();
+  try {
+    await migrate(client);
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface StatusRow {
+  name: string;
+  table: string;
+  schedule: string | null;
+  next_fire: string | null;
+  last_run: null | {
+    run_id: number;
+    started_at: string;
+    finished_at: string | null;
+    status: string;
+    trigger: string;
+    rows_loaded: number;
+    rows_rejected: number;
+    files_loaded: number;
+    files_failed: number;
+    files_skipped: number;
+    seconds: number | null;
+    error: string | null;
+  };
+}
+
+export async function status(url: string, jobTypes: readonly JobType[]): Promise<StatusRow[]> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<Record<string, string | null>>({
+      text: `SELECT DISTINCT ON (job_type) job_type, run_id, started_at, finished_at, status, trigger, rows_loaded, rows_rejected,
+               files_loaded, files_failed, files_skipped, extract(epoch FROM finished_at - started_at) AS seconds, error
+             FROM importer.job_runs ORDER BY job_type, started_at DESC, id DESC`,
+      types: raw,
+    });
+    const last = new Map(rows.map((r) => [r.job_type!, r]));
+    return jobTypes.map((jt) => {
+      const r = last.get(jt.name);
+      return {
+        name: jt.name,
+        table: `${jt.target.schema}.${jt.target.table}`,
+        schedule: jt.schedule ?? null,
+        next_fire: jt.schedule && jt.enabled ? (nextFire(jt.schedule, jt.timezone)?.toISOString() ?? null) : null,
+        last_run: r
+          ? {
+              run_id: Number(r.run_id),
+              started_at: new Date(r.started_at!).toISOString(),
+              finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+              status: r.status!,
+              trigger: r.trigger!,
+              rows_loaded: Number(r.rows_loaded),
+              rows_rejected: Number(r.rows_rejected),
+              files_loaded: Number(r.files_loaded),
+              files_failed: Number(r.files_failed),
+              files_skipped: Number(r.files_skipped),
+              seconds: r.seconds === null ? null : Number(r.seconds),
+              error: r.error,
+            }
+          : null,
+      };
+    });
+  });
+}
+
+export interface HistoryRun {
+  job_run_id: number;
+  run_id: number;
+  job_type: string;
+  status: string;
+  trigger: string;
+  started_at: string;
+  seconds: number | null;
+  rows_loaded: number;
+  rows_rejected: number;
+  restarts: number;
+  error: string | null;
+  files: Array<{ id: number; path: string; status: string; rows_loaded: number; rows_rejected: number; error_code: string | null; error: string | null }>;
+}
+
+export async function history(url: string, jobType: string | undefined, limit: number): Promise<HistoryRun[]> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<Record<string, string | null>>({
+      text: `SELECT id, run_id, job_type, status, trigger, started_at, extract(epoch FROM finished_at - started_at) AS seconds,
+               rows_loaded, rows_rejected, restarts, error
+             FROM importer.job_runs WHERE ($1::text IS NULL OR job_type = $1) ORDER BY started_at DESC, id DESC LIMIT $2`,
+      values: [jobType ?? null, limit],
+      types: raw,
+    });
+    const { rows: files } = await c.query<Record<string, string | null>>({
+      text: `SELECT id, run_id, job_type, path, status, rows_loaded, rows_rejected, error_code, error FROM importer.files
+             WHERE run_id = ANY($1::bigint[]) ORDER BY path`,
+      values: [rows.map((r) => r.run_id)],
+      types: raw,
+    });
+    return rows.map((r) => ({
+      job_run_id: Number(r.id),
+      run_id: Number(r.run_id),
+      job_type: r.job_type!,
+      status: r.status!,
+      trigger: r.trigger!,
+      started_at: new Date(r.started_at!).toISOString(),
+      seconds: r.seconds === null ? null : Number(r.seconds),
+      rows_loaded: Number(r.rows_loaded),
+      rows_rejected: Number(r.rows_rejected),
+      restarts: Number(r.restarts),
+      error: r.error,
+      files: files
+        .filter((f) => f.run_id === r.run_id && f.job_type === r.job_type)
+        .map((f) => ({
+          id: Number(f.id),
+          path: f.path!,
+          status: f.status!,
+          rows_loaded: Number(f.rows_loaded),
+          rows_rejected: Number(f.rows_rejected),
+          error_code: f.error_code,
+          error: f.error,
+        })),
+    }));
+  });
+}
