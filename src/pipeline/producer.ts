@@ -1,5 +1,4 @@
 /** The producer: file → bytes → records → header → cast → encode → batches. */
-import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { CommittedRange } from '../db/ledger.js';
 import { ImporterError } from '../errors.js';
@@ -8,8 +7,7 @@ import type { SourceFile } from '../source/discover.js';
 import { openSource, wrapReadError } from '../source/open.js';
 import { RecordParser, type RawRecord } from '../source/parse.js';
 import { Batcher, type Batch, type Reject } from './batcher.js';
-import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
-import { encodeValue, isQuotedEmptyField } from './encode.js';
+import { compileProcessor } from './process.js';
 import { mapHeader, type HeaderMapping } from './header.js';
 import { faultFor } from '../supervisor/faults.js';
 import type { PipelineMetrics } from './metrics.js';
@@ -59,16 +57,12 @@ export async function produce(input: ProduceInput): Promise<number> {
     maxRecordSize: Math.max(jt.csv.maxFieldBytes * 4, 1024 * 1024),
   });
   const batcher = new Batcher(jt.batch.rows, jt.batch.bytes);
-  const casters = jt.columns.map((c) => compileCaster(c, { timezone: jt.timezone }));
-  const nCols = jt.columns.length;
   const skip = [...input.committed].sort((a, b) => a.first - b.first);
   let skipAt = 0;
   let mapping: HeaderMapping | undefined = jt.csv.header ? undefined : mapHeader(jt, undefined, file.path);
   let recordIndex = 0;
   let rejectedHere = 0;
   const ready: Batch[] = [];
-  const values: CastOutcome[] = new Array<CastOutcome>(nCols);
-  const checkUtf8 = jt.csv.encoding === 'utf8';
   const fault = faultFor(jt.name);
   const throwAt = fault?.kind === 'throw-on-record' ? fault.record - 1 : -1;
 
@@ -79,25 +73,25 @@ export async function produce(input: ProduceInput): Promise<number> {
       ready.push(b);
     }
   };
-  const reject = (index: number, line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string) => {
-    // PostgreSQL text cannot hold NUL: show it as ␀ in the quarantined record.
-      const r: Reject = { line, offset, record: raw.text().replace(/\0/g, '\u2400'), column, code, message };
-    batcher.addReject(index, raw.end(), r);
+  const reject = (index: number, endOffset: number, r: Reject) => {
+    batcher.addReject(index, endOffset, r);
     rejectedHere++;
     metrics.cast.rejected++;
-    rejectsByCode[code] = (rejectsByCode[code] ?? 0) + 1;
+    rejectsByCode[r.code] = (rejectsByCode[r.code] ?? 0) + 1;
     if (input.stopAtThreshold !== false && jt.maxRejects.kind === 'count' && previousRejects + rejectedHere > jt.maxRejects.value) {
       throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file.path, previousRejects + rejectedHere, undefined, rejectsByCode), {
         file: file.path,
-        line,
+        line: r.line,
       });
     }
   };
 
+  let process: ReturnType<typeof compileProcessor> | undefined = mapping ? compileProcessor(jt, mapping) : undefined;
   const sink = (fields: string[], line: number, offset: number, raw: RawRecord): void => {
     metrics.producer.out++;
     if (!mapping) {
       mapping = mapHeader(jt, fields, file.path);
+      process = compileProcessor(jt, mapping);
       for (const w of mapping.warnings) {
         warnings.push(w);
         logger.warn({ jobType: jt.name, file: file.path }, w);
@@ -114,46 +108,16 @@ export async function produce(input: ProduceInput): Promise<number> {
     }
     if (!batcher.continues(index)) cut();
     metrics.cast.in++;
-    const m = mapping;
-    // A blank line in a multi-column file is not a record.
-    if (fields.length === 1 && fields[0] === '' && m.width > 1) {
+    const out = process!(fields, line, offset, raw);
+    if (out === null) {
       batcher.addBlank(index, line, raw.end());
       return;
     }
-    if (fields.length !== m.width) {
-      reject(index, line, offset, raw, null, 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', `expected ${m.width} fields, found ${fields.length}`);
+    if (typeof out === 'string') {
+      batcher.addRow(index, line, raw.end(), out);
+      metrics.cast.out++;
     } else {
-      let failure: CastFailure | undefined;
-      let failedColumn = '';
-      for (let i = 0; i < nCols; i++) {
-        const idx = m.indexes[i]!;
-        const v = idx < 0 ? undefined : fields[idx];
-        if (v !== undefined && v.length > jt.csv.maxFieldBytes / 4 && Buffer.byteLength(v) > jt.csv.maxFieldBytes) {
-          failure = new CastFailure('FIELD_TOO_LARGE', `column "${jt.columns[i]!.name}": the field has more than ${jt.csv.maxFieldBytes} bytes (csv.max_field_bytes)`);
-          failedColumn = jt.columns[i]!.name;
-          break;
-        }
-        if (checkUtf8 && v !== undefined && v.includes('\uFFFD') && !isUtf8(raw.bytes())) {
-          failure = new CastFailure('INVALID_UTF8', `column "${jt.columns[i]!.name}": the record is not valid UTF-8 (set csv.encoding if the file uses another charset)`);
-          failedColumn = jt.columns[i]!.name;
-          break;
-        }
-        const out = casters[i]!(v, () => isQuotedEmptyField(raw.text(), idx, jt.csv.delimiter, jt.csv.quote));
-        if (out instanceof CastFailure) {
-          failure = out;
-          failedColumn = jt.columns[i]!.name;
-          break;
-        }
-        values[i] = out;
-      }
-      if (failure) {
-        reject(index, line, offset, raw, failedColumn, failure.code, failure.message);
-      } else {
-        let row = `${index}\t${line}`;
-        for (let i = 0; i < nCols; i++) row += '\t' + encodeValue(values[i] as string | null);
-        batcher.addRow(index, line, raw.end(), row + '\n');
-        metrics.cast.out++;
-      }
+      reject(index, raw.end(), out);
     }
     metrics.batcher.in++;
     if (batcher.full) cut();

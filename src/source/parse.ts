@@ -15,6 +15,9 @@ export interface ParserOptions {
   readonly escape: string;
   /** csv-parse's guard against unbounded fields, in characters. */
   readonly maxRecordSize: number;
+  /** When parsing a piece of a larger stream: the physical line and byte offset where it starts. */
+  readonly startLine?: number;
+  readonly startOffset?: number;
 }
 
 /** The raw bytes of the record being delivered; valid only during the sink call. */
@@ -45,13 +48,15 @@ export class RecordParser {
   /** Offset and line where the next record starts. */
   private recordStart = 0;
   private recordLine = 1;
+  /** Added to every offset reported, for pieces of a larger stream. */
+  private readonly base: number;
   private sink: RecordSink | undefined;
   private rawStart = 0;
   private rawEnd = 0;
   private readonly raw: RawRecord = {
     text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
     bytes: () => this.slice(this.rawStart, this.rawEnd),
-    end: () => this.rawEnd,
+    end: () => this.base + this.rawEnd,
   };
   private readonly push = (fields: string[]): void => {
     const end = this.api.info.bytes;
@@ -59,12 +64,14 @@ export class RecordParser {
     const line = this.recordLine;
     this.rawStart = start;
     this.rawEnd = end;
-    this.sink!(fields, line, start, this.raw);
+    this.sink!(fields, line, this.base + start, this.raw);
     this.recordLine = line + this.countLineBreaks(start, end);
     this.recordStart = end;
   };
 
   constructor(opts: ParserOptions) {
+    this.recordLine = opts.startLine ?? 1;
+    this.base = opts.startOffset ?? 0;
     // Parser normalizes and validates the options once; we drive its push API (`parser.api`)
     // directly instead of going through the Transform stream, which saves a stream hop per chunk.
     this.api = (new Parser({
@@ -83,7 +90,7 @@ export class RecordParser {
   }
 
   get currentOffset(): number {
-    return this.recordStart;
+    return this.base + this.recordStart;
   }
 
   write(chunk: Buffer, sink: RecordSink): void {
@@ -108,7 +115,7 @@ export class RecordParser {
     const code = (err as { code?: string }).code ?? 'CSV_PARSE_ERROR';
     const line = this.recordLine;
     const reason = err.message.replace(/^[^:]*:\s*/, '');
-    return new ImporterError(code, `line ${line}: ${reason}`, { line, offset: this.recordStart }, { cause: err });
+    return new ImporterError(code, `line ${line}: ${reason}`, { line, offset: this.base + this.recordStart }, { cause: err });
   }
 
   /** Drops chunks that lie entirely before the next record. */

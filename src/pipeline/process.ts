@@ -1,0 +1,63 @@
+/**
+ * The per-record stages after parsing: field count, size and UTF-8 checks, cast, encode. One
+ * function per record, with no I/O, shared by the producer and the parse worker threads.
+ * A bad record becomes a Reject (data, not an exception).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { JobType } from '../jobtypes/normalize.js';
+import type { RawRecord } from '../source/parse.js';
+import type { Reject } from './batcher.js';
+import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
+import { encodeValue, isQuotedEmptyField } from './encode.js';
+import type { HeaderMapping } from './header.js';
+
+/** A COPY row (string), a Reject, or null for a blank line that is not a record. */
+export type Processed = string | Reject | null;
+
+/**
+ * Compiles the record processor of a job type for a header mapping. The COPY row starts with the
+ * record's byte offset (its `_rec`: unique and in file order) and its physical line.
+ */
+export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: string[], line: number, offset: number, raw: RawRecord) => Processed {
+  const casters = jt.columns.map((c) => compileCaster(c, { timezone: jt.timezone }));
+  const nCols = jt.columns.length;
+  const values: CastOutcome[] = new Array<CastOutcome>(nCols);
+  const checkUtf8 = jt.csv.encoding === 'utf8';
+  const maxField = jt.csv.maxFieldBytes;
+  const { delimiter, quote } = jt.csv;
+  const reject = (line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string): Reject => ({
+    line,
+    offset,
+    // PostgreSQL text cannot hold NUL: show it as ␀ in the quarantined record.
+    record: raw.text().replace(/\0/g, '\u2400'),
+    column,
+    code,
+    message,
+  });
+
+  return (fields, line, offset, raw) => {
+    // A blank line in a multi-column file is not a record.
+    if (fields.length === 1 && fields[0] === '' && mapping.width > 1) return null;
+    if (fields.length !== mapping.width) {
+      return reject(line, offset, raw, null, 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', `expected ${mapping.width} fields, found ${fields.length}`);
+    }
+    for (let i = 0; i < nCols; i++) {
+      const idx = mapping.indexes[i]!;
+      const v = idx < 0 ? undefined : fields[idx];
+      if (v !== undefined && v.length > maxField / 4 && Buffer.byteLength(v) > maxField) {
+        const name = jt.columns[i]!.name;
+        return reject(line, offset, raw, name, 'FIELD_TOO_LARGE', `column "${name}": the field has more than ${maxField} bytes (csv.max_field_bytes)`);
+      }
+      if (checkUtf8 && v !== undefined && v.includes('\uFFFD') && !isUtf8(raw.bytes())) {
+        const name = jt.columns[i]!.name;
+        return reject(line, offset, raw, name, 'INVALID_UTF8', `column "${name}": the record is not valid UTF-8 (set csv.encoding if the file uses another charset)`);
+      }
+      const out = casters[i]!(v, () => isQuotedEmptyField(raw.text(), idx, delimiter, quote));
+      if (out instanceof CastFailure) return reject(line, offset, raw, jt.columns[i]!.name, out.code, out.message);
+      values[i] = out;
+    }
+    let row = `${offset}\t${line}`;
+    for (let i = 0; i < nCols; i++) row += '\t' + encodeValue(values[i] as string | null);
+    return row + '\n';
+  };
+}
