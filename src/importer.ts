@@ -2,6 +2,7 @@
  * The programmatic API. `run()` loads the job types of a folder once and reports what happened;
  * the CLI is a thin shell around it.
  */
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { ConnectionBudget } from './db/budget.js';
 import { openDatabase, type Database } from './db/connection.js';
@@ -41,6 +42,12 @@ export interface RunOptions {
   readonly onFileStart?: (jobType: string, file: SourceFile) => void;
   readonly onFileProgress?: (jobType: string, file: SourceFile, m: MetricsSnapshot) => void;
   readonly onFileEnd?: (jobType: string, report: FileReport) => void;
+  /**
+   * Worker threads parsing one large file. On 2 cores the server's COPY needs one core and parsing
+   * in threads measured slower (docs/performance.md), so the default is 0 there.
+   * @default availableParallelism() - 2 with 4 or more cores, else 0
+   */
+  readonly parseThreads?: number | undefined;
   /** Test hook, see PipelineSettings.beforeCommit. */
   readonly beforeCommit?: (batch: Batch) => Promise<void>;
 }
@@ -60,7 +67,7 @@ export interface RunReport {
   invalid: InvalidReport[];
 }
 
-export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2 } as const;
+export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2, parseThreads: os.availableParallelism() >= 4 ? os.availableParallelism() - 2 : 0 } as const;
 
 /** Selects job types by name; unknown names are a usage error with a suggestion. */
 export function selectJobTypes(valid: readonly JobType[], invalidNames: readonly string[], only: readonly string[] | undefined): JobType[] {
@@ -119,6 +126,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
           bufferBatches: DEFAULTS.bufferBatches,
           consumers: DEFAULTS.consumers,
           overrides: { bufferBatches: opts.bufferBatches, consumers: opts.consumers },
+          parseThreads: opts.parseThreads ?? DEFAULTS.parseThreads,
           retry,
           beforeCommit: opts.beforeCommit,
         },

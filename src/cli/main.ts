@@ -176,6 +176,11 @@ export function buildProgram(): Command {
       .option('--consumers <n>', `parallel COPY streams per file (default: pipeline.consumers, else ${DEFAULTS.consumers})`, positiveInt('--consumers'))
       .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300)
       .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long in-flight batches may take before the process exits anyway', positiveInt('--shutdown-timeout'), 30)
+      .option('--parse-threads <n>', `worker threads parsing a large file (0: in the main thread; default ${DEFAULTS.parseThreads})`, (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new ImporterError('USAGE', `--parse-threads expects a whole number from 0 upwards, got "${v}"`);
+        return n;
+      })
       .option('--progress-interval <seconds>', 'without a terminal: seconds between plain progress lines', positiveInt('--progress-interval'), 5)
       .addOption(new Option('--trigger <name>', 'recorded in the run history (schedule sets it)').default('manual').hideHelp()),
   )
@@ -188,7 +193,7 @@ Examples:
   $ importer run --json > result.json    machine-readable result on stdout, logs on stderr
   $ DATABASE_URL=postgres://user@db/warehouse importer run --max-connections 8`,
     )
-    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string; progressInterval: number }) => {
+    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string; progressInterval: number; parseThreads?: number }) => {
       const logger = loggerFor(o);
       const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
       const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true, intervalMs: o.progressInterval * 1000 });
@@ -205,6 +210,7 @@ Examples:
           force: o.force ?? false,
           retryDeadlineMs: o.retryDeadline * 1000,
           trigger: o.trigger,
+          parseThreads: o.parseThreads,
           logger,
           signal: shutdown.signal,
           ...(progress

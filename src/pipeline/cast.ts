@@ -49,8 +49,10 @@ function inIntRange(v: string, type: keyof typeof INT_LIMITS): boolean {
   return digits <= limit;
 }
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (m === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0)) return 29;
+  return DAYS[m - 1] ?? 0;
 }
 
 function pad(n: number | string, width: number): string {

@@ -52,7 +52,7 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
         const name = jt.columns[i]!.name;
         return reject(line, offset, raw, name, 'INVALID_UTF8', `column "${name}": the record is not valid UTF-8 (set csv.encoding if the file uses another charset)`);
       }
-      const out = casters[i]!(v, () => isQuotedEmptyField(raw.text(), idx, delimiter, quote));
+      const out = casters[i]!(v, () => raw.hasQuotePair() && isQuotedEmptyField(raw.text(), idx, delimiter, quote));
       if (out instanceof CastFailure) return reject(line, offset, raw, jt.columns[i]!.name, out.code, out.message);
       values[i] = out;
     }

@@ -19,7 +19,9 @@ import type { SourceFile } from '../source/discover.js';
 import type { Batch } from './batcher.js';
 import { BoundedBuffer } from './buffer.js';
 import { PipelineMetrics } from './metrics.js';
-import { produce, thresholdMessage } from './producer.js';
+import { produce, thresholdMessage, type ProduceInput } from './producer.js';
+import { produceParallel } from './parallelProducer.js';
+import { faultFor } from '../supervisor/faults.js';
 
 export interface PipelineSettings {
   /** Defaults, used when neither the command line nor the definition sets them. */
@@ -28,6 +30,8 @@ export interface PipelineSettings {
   /** Command-line values, which win over the definition's `pipeline` section. */
   readonly overrides?: { readonly bufferBatches?: number | undefined; readonly consumers?: number | undefined };
   readonly retry: RetryPolicy;
+  /** Worker threads that parse a large file in parallel; 0 parses in the main thread. */
+  readonly parseThreads?: number | undefined;
   /** Test hook: called by each consumer before it commits a batch. */
   readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
 }
@@ -106,7 +110,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   let records = 0;
   let produceError: unknown;
   try {
-    records = await produce({
+    const produceInput: ProduceInput = {
       jobType: jt,
       file,
       committed: input.committed,
@@ -117,7 +121,9 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       warnings,
       put: (batch) => buffer.put(batch),
       onProgress: input.onProgress,
-    });
+    };
+    const threads = settings.parseThreads ?? 0;
+    records = useParallel(input, threads) ? await produceParallel(produceInput, threads) : await produce(produceInput);
     buffer.close();
   } catch (err) {
     produceError = err;
@@ -215,4 +221,17 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       metrics,
     };
   }
+}
+
+/** Files large enough to pay for worker threads, cut safely by quote parity, and not resuming. */
+const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
+function useParallel(input: LoadFileInput, threads: number): boolean {
+  const jt = input.jobType;
+  return (
+    threads > 0 &&
+    input.file.size >= (input.file.gzip ? PARALLEL_MIN_BYTES / 4 : PARALLEL_MIN_BYTES) &&
+    input.committed.length === 0 &&
+    jt.csv.escape === jt.csv.quote &&
+    faultFor(jt.name) === undefined
+  );
 }

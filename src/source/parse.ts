@@ -26,6 +26,8 @@ export interface RawRecord {
   bytes(): Buffer;
   /** Byte offset just after the record (and its line break). */
   end(): number;
+  /** Whether the raw record contains two quote characters in a row (cheap: no decoding). */
+  hasQuotePair(): boolean;
 }
 
 /** Called once per record, with the physical line and byte offset where the record starts. */
@@ -57,7 +59,9 @@ export class RecordParser {
     text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
     bytes: () => this.slice(this.rawStart, this.rawEnd),
     end: () => this.base + this.rawEnd,
+    hasQuotePair: () => this.slice(this.rawStart, this.rawEnd).includes(this.quotePair),
   };
+  private readonly quotePair: Buffer;
   private readonly push = (fields: string[]): void => {
     const end = this.api.info.bytes;
     const start = this.recordStart;
@@ -71,6 +75,7 @@ export class RecordParser {
 
   constructor(opts: ParserOptions) {
     this.recordLine = opts.startLine ?? 1;
+    this.quotePair = Buffer.from(opts.quote + opts.quote);
     this.base = opts.startOffset ?? 0;
     // Parser normalizes and validates the options once; we drive its push API (`parser.api`)
     // directly instead of going through the Transform stream, which saves a stream hop per chunk.

@@ -41,6 +41,8 @@ describe('order and completeness', () => {
     { name: 'batch_larger_than_file', rows: 3000, batchRows: 100000, buffer: 4, consumers: 2 },
     { name: 'buffer_1_consumer_1', rows: 3000, batchRows: 7, buffer: 1, consumers: 1 },
     { name: 'buffer_3_consumers_4', rows: 3000, batchRows: 250, buffer: 3, consumers: 4 },
+    // Over 4 MiB: parsed by worker threads, pieces cut on record boundaries (quoted newlines inside).
+    { name: 'parse_threads_2', rows: 40000, batchRows: 3000, buffer: 2, consumers: 2, parseThreads: 2 },
   ];
   for (const c of cases) {
     it(`loads every row exactly once: ${c.rows} rows, batch ${c.batchRows}, buffer ${c.buffer}, consumers ${c.consumers}`, async () => {
@@ -54,6 +56,7 @@ describe('order and completeness', () => {
         bufferBatches: c.buffer,
         consumers: c.consumers,
         maxConnections: c.consumers + 1,
+        parseThreads: c.parseThreads ?? 0,
         logger: silentLogger(),
       });
       expect(report.status).toBe('succeeded');
@@ -61,6 +64,36 @@ describe('order and completeness', () => {
       await expectExactRows(c.name, c.rows);
     });
   }
+});
+
+describe('parsing in worker threads', () => {
+  it('reports the same physical lines and offsets for rejects as the single-threaded parser', async () => {
+    const src = await tempDir('importer-src-');
+    const { generatedLine, GENERATED_HEADER } = await import('../../bench/generate.js');
+    let text = GENERATED_HEADER + '\r\n';
+    const expected: Array<[number, number]> = [];
+    for (let i = 1; i <= 40000; i++) {
+      let l = generatedLine(i);
+      if (i % 4999 === 0) {
+        l = l.replace(/^(\d+),/, '$1x,'); // a bad id
+        expected.push([text.split(/\r\n|\n/).length, Buffer.byteLength(text)]);
+      }
+      text += l + '\r\n';
+    }
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(src, 'crlf.csv'), text);
+    const results: Array<Array<[number, number]>> = [];
+    for (const threads of [0, 2]) {
+      const name = `lines_threads_${threads}`;
+      const dir = await jobtypesDir({ [`${name}.yaml`]: generatedJobType({ name, dir: src, table: name, batchRows: 5000, extra: 'errors: { max_rejects: 100 }\n' }) });
+      const report = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, parseThreads: threads, logger: silentLogger() });
+      expect(report.jobs[0]!.files[0]).toMatchObject({ status: 'loaded', rows_loaded: 40000 - expected.length, rows_rejected: expected.length });
+      const rows = await db.query<{ line: string; byte_offset: string }>(`SELECT line, byte_offset FROM importer.rejects WHERE job_type = $1 ORDER BY line`, [name]);
+      results.push(rows.map((r) => [Number(r.line), Number(r.byte_offset)]));
+    }
+    expect(results[0]).toEqual(expected);
+    expect(results[1]).toEqual(expected);
+  });
 });
 
 describe('back-pressure', () => {
