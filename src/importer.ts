@@ -16,6 +16,7 @@ import type { MetricsSnapshot } from './pipeline/metrics.js';
 import type { Batch } from './pipeline/batcher.js';
 import type { SourceFile } from './source/discover.js';
 import { superviseAll } from './supervisor/supervisor.js';
+import { createPublisher, PROGRESS_CHANNEL } from './observability/publish.js';
 import type { FileReport, JobReport } from './supervisor/worker.js';
 import { didYouMean } from './util/didYouMean.js';
 
@@ -114,6 +115,12 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   try {
     await withRetry('migrate', () => budget.withClient((c) => migrate(c)), retry, logger);
     runId = await withRetry('start run', () => ledger.startRun(`run ${selected.map((j) => j.name).join(' ')}`), retry, logger);
+    const currentRun = runId;
+    const publish = createPublisher({
+      runId: () => currentRun,
+      send: (payload) => void ledger.notify(PROGRESS_CHANNEL, payload),
+      connectionsInUse: () => budget.inUse,
+    });
     const jobs = await superviseAll(
       {
         budget,
@@ -130,9 +137,18 @@ export async function run(opts: RunOptions): Promise<RunReport> {
           retry,
           beforeCommit: opts.beforeCommit,
         },
-        onFileStart: opts.onFileStart,
-        onFileProgress: opts.onFileProgress,
-        onFileEnd: opts.onFileEnd,
+        onFileStart: (jt, f) => {
+          publish.onFileStart(jt, f);
+          opts.onFileStart?.(jt, f);
+        },
+        onFileProgress: (jt, f, m) => {
+          publish.onFileProgress(jt, f, m);
+          opts.onFileProgress?.(jt, f, m);
+        },
+        onFileEnd: (jt, r) => {
+          publish.onFileEnd(jt, r);
+          opts.onFileEnd?.(jt, r);
+        },
       },
       selected,
       { jobs: opts.jobs ?? DEFAULTS.jobs, trigger: opts.trigger ?? 'manual' },

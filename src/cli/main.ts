@@ -19,6 +19,7 @@ import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
 import { nextFire, Scheduler } from '../supervisor/scheduler.js';
 import { createProgress } from '../observability/progress.js';
+import { startDashboard, type Dashboard } from '../dashboard/server.js';
 import { history, status } from './history.js';
 import { renderDefinition, sniff } from '../jobtypes/scaffold.js';
 import { existsSync } from 'node:fs';
@@ -433,7 +434,10 @@ Examples:
       .option('--run-now', 'run every job type once at start')
       .option('--max-connections <n>', 'connections for the daemon and all its imports together', positiveInt('--max-connections'), 8)
       .option('--jobs <n>', 'imports running at once (each gets an equal share of the connections)', positiveInt('--jobs'), 3)
-      .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long running imports may take to stop', positiveInt('--shutdown-timeout'), 30),
+      .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long running imports may take to stop', positiveInt('--shutdown-timeout'), 30)
+      .option('--dashboard', 'also serve the dashboard (see importer serve)')
+      .option('--host <host>', 'dashboard address', '127.0.0.1')
+      .option('--port <port>', 'dashboard port', positiveInt('--port'), 7070),
   )
     .addHelpText(
       'after',
@@ -443,9 +447,13 @@ Examples:
   $ importer schedule --run-now            also run everything once at start
   $ DATABASE_URL=postgres://... importer schedule --max-connections 10 --jobs 4`,
     )
-    .action(async (o: CommonOptions & { runNow?: boolean; maxConnections: number; jobs: number; shutdownTimeout: number }) => {
+    .action(async (o: CommonOptions & { runNow?: boolean; maxConnections: number; jobs: number; shutdownTimeout: number; dashboard?: boolean; host: string; port: number }) => {
       const logger = loggerFor(o);
       await withDatabase(o, logger, async (database) => {
+        let dashboard: Dashboard | undefined;
+        if (o.dashboard) {
+          dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined, logger });
+        }
         const scheduler = new Scheduler({
           jobtypesDir: path.resolve(o.jobtypes),
           databaseUrl: database.url,
@@ -462,12 +470,48 @@ Examples:
           await scheduler.start();
           await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
           await scheduler.stop();
+          await dashboard?.stop();
           logger.info('scheduler stopped');
           const sig = shutdown.received();
           process.exitCode = sig ? 128 + (sig === 'SIGINT' ? 2 : 15) : EXIT.ok;
         } finally {
           shutdown.dispose();
         }
+      });
+    });
+
+  addCommon(
+    program
+      .command('serve')
+      .description('the dashboard: job types, live imports, run history, rejects; a JSON API and /metrics (read-only)')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'port', positiveInt('--port'), 7070),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ importer serve                                   http://127.0.0.1:7070/
+  $ IMPORTER_DASHBOARD_TOKEN=s3cret importer serve --host 0.0.0.0
+  $ curl -H "Authorization: Bearer s3cret" http://host:7070/api/runs`,
+    )
+    .action(async (o: CommonOptions & { host: string; port: number }) => {
+      const logger = loggerFor(o);
+      await withDatabase(o, logger, async (database) => {
+        const dashboard = await startDashboard({
+          host: o.host,
+          port: o.port,
+          databaseUrl: database.url,
+          jobtypesDir: path.resolve(o.jobtypes),
+          token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined,
+          logger,
+        });
+        process.stdout.write(`dashboard: ${dashboard.url}\n`);
+        const shutdown = shutdownSignal(logger, 10_000);
+        await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await dashboard.stop();
+        shutdown.dispose();
+        process.exitCode = EXIT.ok;
       });
     });
 

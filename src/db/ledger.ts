@@ -236,6 +236,13 @@ export class Ledger {
     });
   }
 
+  /** NOTIFY on the lock connection (live progress for dashboards); failures are only logged. */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.onLockConnection((c) => c.query('SELECT pg_notify($1, $2)', [channel, payload])).catch((err) =>
+      this.logger.debug({ err: (err as Error).message }, 'progress notification failed'),
+    );
+  }
+
   async close(): Promise<void> {
     await this.lockQueue;
     this.lockLease?.release();

@@ -120,7 +120,13 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       rejectsByCode,
       warnings,
       put: (batch) => buffer.put(batch),
-      onProgress: input.onProgress,
+      onProgress: input.onProgress
+        ? (m) => {
+            m.buffer.capacity = buffer.capacity;
+            m.buffer.size = buffer.size;
+            input.onProgress!(m);
+          }
+        : undefined,
     };
     const threads = settings.parseThreads ?? 0;
     records = useParallel(input, threads) ? await produceParallel(produceInput, threads) : await produce(produceInput);

@@ -1,0 +1,144 @@
+/**
+ * The dashboard against a real database while an import runs: token auth, the JSON API, metrics,
+ * escaping, and a real browser (Debian's chromium through playwright-core) watching live progress.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedJobType, writeGeneratedCsv } from '../../bench/generate.js';
+import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { ROOT, jobtypesDir, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const TOKEN = 'test-token-123';
+const CHROMIUM = '/usr/bin/chromium';
+let db: TestDatabase;
+let dashboard: Dashboard;
+let dir: string;
+let dataDir: string;
+let bigSrc: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('dash');
+  dataDir = await tempDir();
+  const xss = await tempDir('importer-xss-');
+  await writeFile(path.join(xss, 'x.csv'), 'id,name\n1,ok\nnot-a-number,<script>window.__xss = 1</script>\n');
+  bigSrc = await tempDir('importer-dash-big-');
+  await writeGeneratedCsv(path.join(bigSrc, 'big.csv'), 150_000);
+  dir = await jobtypesDir({
+    'xss.yaml': `source: { path: ${JSON.stringify(xss)} }\ntarget: { table: xss }\ncolumns: [{ name: id, type: integer }, { name: name, type: text }]\nerrors: { max_rejects: 5 }\nschedule: "0 3 * * *"\n`,
+    'big.yaml': generatedJobType({ name: 'big', dir: bigSrc, table: 'big', batchRows: 2000 }),
+  });
+  const first = await runCli(['run', 'xss', '--jobtypes', dir, '--data-dir', dataDir], { env: { DATABASE_URL: db.url } });
+  expect(first.code, first.stderr).toBe(0);
+  dashboard = await startDashboard({ host: '127.0.0.1', port: 0, databaseUrl: db.url, jobtypesDir: dir, token: TOKEN, logger: silentLogger(), throttleMs: 200 });
+});
+afterAll(async () => {
+  await dashboard?.stop();
+  await db?.drop();
+});
+
+const get = (p: string, auth = true) => fetch(new URL(p, dashboard.url), { headers: auth ? { authorization: `Bearer ${TOKEN}` } : {} });
+
+describe('dashboard API', () => {
+  it('answers 401 with no data without the token, on every route', async () => {
+    for (const p of ['/', '/api/jobtypes', '/api/runs', '/api/runs/1', '/api/files/1/rejects', '/metrics', '/api/events']) {
+      const r = await get(p, false);
+      expect(r.status, p).toBe(401);
+      const body = await r.text();
+      expect(body, p).not.toContain('xss');
+    }
+    const wrong = await fetch(new URL('/api/runs', dashboard.url), { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('logs in through the form with a cookie', async () => {
+    const r = await fetch(new URL('/login', dashboard.url), { method: 'POST', body: `token=${TOKEN}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    expect(r.status).toBe(303);
+    const cookie = r.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^importer_token=.*HttpOnly/);
+    const page = await fetch(new URL('/', dashboard.url), { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<h2>Running imports</h2>');
+  });
+
+  it('serves job types, runs, a run, and rejects grouped by reason as JSON', async () => {
+    const jt = await (await get('/api/jobtypes')).json();
+    const xss = jt.jobtypes.find((j: { name: string }) => j.name === 'xss');
+    expect(xss).toMatchObject({ schedule: '0 3 * * *', last_run: { status: 'succeeded', rows_loaded: 1, rows_rejected: 1 } });
+    expect(xss.next_fire).toMatch(/T03:00:00/);
+    const { runs } = await (await get('/api/runs?job_type=xss')).json();
+    expect(runs[0]).toMatchObject({ job_type: 'xss', status: 'succeeded', rows_loaded: 1 });
+    const run = await (await get(`/api/runs/${runs[0].run_id}`)).json();
+    const file = run.files.find((f: { job_type: string }) => f.job_type === 'xss');
+    expect(file).toMatchObject({ status: 'loaded', rows_loaded: 1, rows_rejected: 1 });
+    const rejects = await (await get(`/api/files/${file.id}/rejects`)).json();
+    expect(rejects.groups).toEqual([
+      { code: 'CAST_INVALID_INTEGER', count: 1, samples: [{ line: 3, column: 'id', message: 'column "id": "not-a-number" is not a valid integer', record: 'not-a-number,<script>window.__xss = 1</script>' }] },
+    ]);
+    expect((await get('/api/runs/999999')).status).toBe(404);
+  });
+
+  it('exposes Prometheus metrics prefixed importer_', async () => {
+    const text = await (await get('/metrics')).text();
+    expect(text).toMatch(/importer_rows_loaded_total\{job_type="xss"\} 1/);
+    expect(text).toMatch(/importer_rows_rejected_total\{job_type="xss"\} 1/);
+    expect(text).toContain('# TYPE importer_file_duration_seconds histogram');
+    expect(text).toContain('importer_buffer_depth');
+    expect(text).toContain('importer_connections_in_use');
+    expect(text).not.toMatch(/^(?!#)(?!importer_)\w+/m);
+  });
+});
+
+describe('dashboard in a real browser', () => {
+  const haveChromium = existsSync(CHROMIUM);
+  if (!haveChromium && process.env.CI !== 'true') {
+    process.stderr.write(`SKIPPING the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium); with CI=true they must run\n`);
+  }
+  it.skipIf(!haveChromium && process.env.CI !== 'true')('shows live progress while an import runs, renders the history chart, and escapes CSV values', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      await page.goto(dashboard.url);
+      await page.fill('input[name=token]', TOKEN);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#jobtypes tr');
+      await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live');
+      // Start an import now, and watch its figures change on the page.
+      const importRun = startCli(['run', 'big', '--jobtypes', dir, '--data-dir', dataDir, '--consumers', '1'], { env: { DATABASE_URL: db.url } });
+      const rowsSeen = new Set<string>();
+      const until = Date.now() + 60_000;
+      while (Date.now() < until && rowsSeen.size < 3) {
+        const rows = await page.locator('#running tr[data-file] td.rows').allTextContents();
+        for (const r of rows) if (r !== '0') rowsSeen.add(r);
+        await page.waitForTimeout(100);
+      }
+      expect(rowsSeen.size).toBeGreaterThanOrEqual(3);
+      const done = await importRun.done;
+      expect(done.code, done.stderr).toBe(0);
+      await page.waitForSelector('#running td.loaded', { timeout: 10_000 });
+      // History chart of the finished job type.
+      await page.selectOption('#jt-select', 'big');
+      await page.waitForSelector('#history-chart rect.run-bar');
+      expect(await page.locator('#history-chart rect.run-bar').count()).toBeGreaterThanOrEqual(1);
+      // Rejects of the xss file: the <script> shows as text and never runs.
+      await page.selectOption('#jt-select', 'xss');
+      await page.waitForSelector('#runs tr a');
+      await page.locator('#runs tr a').first().click();
+      await page.getByText('1 rejects').click();
+      await page.waitForSelector('.reject-group pre');
+      expect(await page.locator('.reject-group pre').first().textContent()).toBe('not-a-number,<script>window.__xss = 1</script>');
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      await mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
