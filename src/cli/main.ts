@@ -20,6 +20,7 @@ import { dryRun } from '../validate.js';
 import { nextFire, Scheduler } from '../supervisor/scheduler.js';
 import { createProgress } from '../observability/progress.js';
 import { startDashboard, type Dashboard } from '../dashboard/server.js';
+import { runIsolated } from '../supervisor/isolated.js';
 import { history, status } from './history.js';
 import { renderDefinition, sniff } from '../jobtypes/scaffold.js';
 import { existsSync } from 'node:fs';
@@ -171,6 +172,7 @@ export function buildProgram(): Command {
       .argument('[jobtypes...]', 'job type names (default: all enabled job types)')
       .option('--json', 'print one JSON document on stdout instead of the summary')
       .option('--force', 'load files again even if the ledger says they were loaded')
+      .option('--isolate', 'run each job type in its own child process, so that even a hard crash of one is contained (the connections are split between them)')
       .option('--max-connections <n>', 'connections to PostgreSQL at most, for the whole process', positiveInt('--max-connections'), DEFAULTS.maxConnections)
       .option('--jobs <n>', 'job types loading at once', positiveInt('--jobs'), DEFAULTS.jobs)
       .option('--buffer <n>', `batches buffered per file between batcher and consumers (default: the definition's pipeline.buffer_batches, else ${DEFAULTS.bufferBatches})`, positiveInt('--buffer'))
@@ -194,12 +196,19 @@ Examples:
   $ importer run --json > result.json    machine-readable result on stdout, logs on stderr
   $ DATABASE_URL=postgres://user@db/warehouse importer run --max-connections 8`,
     )
-    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string; progressInterval: number; parseThreads?: number }) => {
+    .action(async (names: string[], o: CommonOptions & { force?: boolean; maxConnections: number; jobs: number; buffer?: number; consumers?: number; retryDeadline: number; shutdownTimeout: number; trigger: string; progressInterval: number; parseThreads?: number; isolate?: boolean }) => {
       const logger = loggerFor(o);
       const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
-      const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true, intervalMs: o.progressInterval * 1000 });
+      const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true && !process.env.IMPORTER_CHILD, intervalMs: o.progressInterval * 1000 });
       try {
-        const report = await run({
+        const runner = o.isolate
+          ? (x: Parameters<typeof run>[0]) =>
+              runIsolated({
+                ...x,
+                childArgs: ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(o.parseThreads !== undefined ? ['--parse-threads', String(o.parseThreads)] : [])],
+              })
+          : run;
+        const report = await runner({
           jobtypesDir: o.jobtypes,
           only: names,
           databaseUrl: databaseUrl(o),

@@ -10,11 +10,9 @@
  * claimed in importer.schedule_fires first, so with several daemons on one database each fire time
  * runs once. Definitions are reloaded when the folder changes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cron, { type ScheduledTask } from 'node-cron';
 import PQueue from 'p-queue';
 import pg from 'pg';
@@ -24,8 +22,7 @@ import { migrate } from '../db/migrate.js';
 import { ImporterError } from '../errors.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import type { JobType } from '../jobtypes/normalize.js';
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'importer.js');
+import { runSupervisedChild, type ChildOutcome } from './child.js';
 
 export interface SchedulerOptions {
   readonly jobtypesDir: string;
@@ -221,55 +218,21 @@ export class Scheduler {
     }
   }
 
-  private async runSupervised(jt: JobType, log: Logger): Promise<{ status: string; restarts: number; exitCode: number | null; error?: string }> {
-    const restartsAt: number[] = [];
-    for (let restarts = 0; ; restarts++) {
-      const { code, signal } = await this.runChild(jt);
-      // 0: done; 1: files or definitions failed (recorded in the ledger, a restart would not help); 2: usage.
-      if (code === 0 || code === 1 || code === 2) return { status: code === 0 ? 'succeeded' : 'failed', restarts, exitCode: code };
-      const error = signal ? `import process killed by ${signal}` : `import process crashed with exit code ${code}`;
-      if (this.stopping) return { status: 'interrupted', restarts, exitCode: code, error };
-      const now = Date.now();
-      while (restartsAt.length > 0 && now - restartsAt[0]! > jt.restart.withinSeconds * 1000) restartsAt.shift();
-      if (restartsAt.length >= jt.restart.max) {
-        log.error({ restarts, error }, `${jt.name}: gave up after ${restarts} restarts`);
-        return { status: 'failed', restarts, exitCode: code, error };
-      }
-      const delay = jt.restart.backoffMs * 2 ** restartsAt.length;
-      restartsAt.push(now);
-      log.warn({ error, restart: restarts + 1, delayMs: delay }, `${jt.name}: import crashed; restarting`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-
-  private runChild(jt: JobType): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const args = [
-      BIN,
-      'run',
-      jt.name,
-      '--jobtypes',
-      this.opts.jobtypesDir,
-      '--max-connections',
-      String(this.share),
-      '--jobs',
-      '1',
-      '--trigger',
-      'schedule',
-      '--data-dir',
-      this.opts.dataDir,
-      ...(this.opts.childArgs ?? []),
-    ];
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, DATABASE_URL: this.opts.databaseUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    this.children.add(child);
-    return new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        this.children.delete(child);
-        resolve({ code, signal });
-      });
-    });
+  private runSupervised(jt: JobType, log: Logger): Promise<ChildOutcome> {
+    return runSupervisedChild(
+      jt,
+      {
+        jobtypesDir: this.opts.jobtypesDir,
+        databaseUrl: this.opts.databaseUrl,
+        dataDir: this.opts.dataDir,
+        maxConnections: this.share,
+        trigger: 'schedule',
+        extraArgs: this.opts.childArgs,
+        children: this.children,
+        stopping: () => this.stopping,
+      },
+      log,
+    );
   }
 
   /** Stops firing, asks running imports to stop (SIGTERM), and kills them after the timeout. */

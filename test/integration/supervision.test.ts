@@ -76,6 +76,25 @@ describe('importer run: one failure never reaches the other job types', () => {
   });
 });
 
+describe('importer run --isolate: hard crashes stay in their child process', () => {
+  it('contains process.exit and abort, restarts by policy, and the others complete', async () => {
+    const dir = await jobtypesDir({
+      'good.yaml': rt('iso_good'),
+      'exits.yaml': rt('iso_exits'),
+      'aborts.yaml': rt('iso_aborts'),
+    });
+    const r = await runCli(['run', '--isolate', '--jobtypes', dir, '--json', '--data-dir', dataDir, '--max-connections', '6'], {
+      env: { DATABASE_URL: db.url, IMPORTER_FAULT: 'iso_exits:exit,iso_aborts:abort' },
+    });
+    expect(r.code).toBe(1);
+    const jobs = Object.fromEntries(JSON.parse(r.stdout).jobs.map((j: { name: string }) => [j.name, j]));
+    expect(jobs.iso_good).toMatchObject({ status: 'succeeded', rows_loaded: 15 });
+    expect(jobs.iso_exits).toMatchObject({ status: 'failed', restarts: 2, error: { code: 'WORKER_CRASHED', message: 'iso_exits: import process crashed with exit code 70' } });
+    expect(jobs.iso_aborts).toMatchObject({ status: 'failed', restarts: 2, error: { code: 'WORKER_CRASHED', message: 'iso_aborts: import process killed by SIGABRT' } });
+    expect(await db.query('SELECT count(*) AS n FROM iso_good')).toEqual([{ n: '15' }]);
+  });
+});
+
 describe('importer run: graceful shutdown', () => {
   it('SIGTERM mid-import commits or rolls back whole batches, leaves the target untouched, and the next run completes it', async () => {
     const dir = await jobtypesDir({ 'term.yaml': generatedJobType({ name: 'term', dir: big, table: 'term', batchRows: 2000 }) });
@@ -136,10 +155,12 @@ describe('importer schedule', () => {
     expect(f.find((x) => x.job_type === 'sch_fine')).toMatchObject({ reason: 'run_now', status: 'succeeded', restarts: '0', exit_code: '0' });
     expect(f.filter((x) => x.job_type === 'sch_slow' && x.status === 'succeeded').length).toBeGreaterThanOrEqual(1);
     expect(await db.query('SELECT count(*) AS n FROM sch_fine')).toEqual([{ n: '15' }]);
-    // Every fire that ran was one `importer run` with trigger schedule.
+    // Every fire that ran was one `importer run` with trigger schedule (a fire cut short by SIGTERM
+    // may have ended before its child recorded a job run).
     const runs = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM importer.job_runs WHERE trigger = 'schedule' AND job_type IN ('sch_fine', 'sch_late', 'sch_slow')`);
-    const ran = f.filter((x) => ['sch_fine', 'sch_late', 'sch_slow'].includes(x.job_type) && ['succeeded', 'failed', 'interrupted'].includes(x.status)).length;
-    expect(Number(runs[0]!.n)).toBe(ran);
+    const mine = f.filter((x) => ['sch_fine', 'sch_late', 'sch_slow'].includes(x.job_type));
+    expect(Number(runs[0]!.n)).toBeGreaterThanOrEqual(mine.filter((x) => x.status === 'succeeded').length);
+    expect(Number(runs[0]!.n)).toBeLessThanOrEqual(mine.filter((x) => ['succeeded', 'failed', 'interrupted'].includes(x.status)).length);
   });
 
   it('two daemons on one database fire each scheduled time once, and a missed fire runs once at start', async () => {
@@ -158,9 +179,14 @@ describe('importer schedule', () => {
     await Promise.all([a.done, b.done]);
     const missed = await db.query(`SELECT count(*)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_twin' AND reason = 'missed'`);
     expect(missed).toEqual([{ n: '1' }]);
-    const fired = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_twin' AND status IN ('succeeded', 'failed', 'interrupted') AND instance <> 'test'`);
-    const runs = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM importer.job_runs WHERE job_type = 'sch_twin' AND trigger = 'schedule'`);
-    expect(runs[0]!.n).toBe(fired[0]!.n);
+    // Fires are unique per (job type, fire time) by the primary key; each ran one child at most.
+    const fired = await db.query<{ ok: string; ran: string }>(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'interrupted')) AS ran
+         FROM importer.schedule_fires WHERE job_type = 'sch_twin' AND instance <> 'test'`,
+    );
+    const runs = await db.query<{ n: string }>(`SELECT count(*) AS n FROM importer.job_runs WHERE job_type = 'sch_twin' AND trigger = 'schedule'`);
+    expect(Number(runs[0]!.n)).toBeGreaterThanOrEqual(Number(fired[0]!.ok));
+    expect(Number(runs[0]!.n)).toBeLessThanOrEqual(Number(fired[0]!.ran));
     const byInstance = await db.query<{ n: number }>(`SELECT count(DISTINCT instance)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_twin' AND instance <> 'test'`);
     expect(Number(byInstance[0]!.n)).toBeGreaterThanOrEqual(1);
   });
