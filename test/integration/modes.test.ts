@@ -30,7 +30,7 @@ columns:
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout).jobs[0];
   };
-  return { src, run, write: (file: string, text: string) => writeFile(path.join(src, file), text) };
+  return { src, dir, run, write: (file: string, text: string) => writeFile(path.join(src, file), text) };
 }
 
 describe('modes', () => {
@@ -107,5 +107,23 @@ describe('modes', () => {
       ['1', 'a.csv', '2', 't'],
       ['2', 'a.csv', '4', 't'],
     ]);
+  });
+});
+
+describe('permanent database errors', () => {
+  it('fail the file at once with the server message; the next file still loads', async () => {
+    await db.query('CREATE TABLE perm (id integer, v varchar(3))');
+    const t = await setup('perm', '{ table: perm, create: false }');
+    await t.write('a.csv', 'id,v\n1,toolong\n');
+    await t.write('b.csv', 'id,v\n2,ok\n');
+    const r = await runCli(['run', '--jobtypes', t.dir, '--json', '--data-dir', dataDir], {
+      env: { DATABASE_URL: db.url },
+    });
+    expect(r.code).toBe(1);
+    const files = JSON.parse(r.stdout).jobs[0].files;
+    expect(files[0]).toMatchObject({ status: 'failed', error: { code: 'PG_22001' } });
+    expect(files[0].error.message).toContain('value too long for type character varying(3)');
+    expect(files[1]).toMatchObject({ status: 'loaded', rows_loaded: 1 });
+    expect(await db.query('SELECT id, v FROM perm')).toEqual([{ id: '2', v: 'ok' }]);
   });
 });
