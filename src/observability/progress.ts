@@ -46,7 +46,7 @@ export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?
     const multi = new cliProgress.MultiBar(
       {
         stream: process.stderr,
-        format: '{jobType} {file} [{bar}] {percentage}% | {rows} rows | {mb}/{total} MB | {rate} rows/s | ETA {eta}s | rejects {rejects}',
+        format: '{jobType} {file} [{bar}] {percentage}% | {rows} rows | {mb}/{size} MB | {rate} rows/s | ETA {eta}s | rejects {rejects}',
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -63,7 +63,7 @@ export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?
         file: path.basename(a.file.path),
         rows: f.rows.toLocaleString('en-US'),
         mb: f.mbRead,
-        total: f.mbTotal,
+        size: f.mbTotal,
         rate: Math.round(f.rate).toLocaleString('en-US'),
         eta: Math.round(f.eta),
         rejects: f.rejects,
