@@ -17,6 +17,7 @@ import type { Batch } from './pipeline/batcher.js';
 import type { SourceFile } from './source/discover.js';
 import { superviseAll } from './supervisor/supervisor.js';
 import { createPublisher, PROGRESS_CHANNEL } from './observability/publish.js';
+import { onCrash } from './observability/crash.js';
 import type { FileReport, JobReport } from './supervisor/worker.js';
 import { didYouMean } from './util/didYouMean.js';
 
@@ -112,10 +113,13 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const retry = { ...DEFAULT_RETRY, deadlineMs: opts.retryDeadlineMs ?? DEFAULT_RETRY.deadlineMs };
   const signal = opts.signal ?? new AbortController().signal;
   let runId: number | null = null;
+  let removeCrashHook: () => void = () => undefined;
   try {
     await withRetry('migrate', () => budget.withClient((c) => migrate(c)), retry, logger);
     runId = await withRetry('start run', () => ledger.startRun(`run ${selected.map((j) => j.name).join(' ')}`), retry, logger);
     const currentRun = runId;
+    // A process-level crash is kept in the run history too.
+    removeCrashHook = onCrash((err) => ledger.finishRun(currentRun, 'crashed', `${err.message}\n${err.stack ?? ''}`));
     const publish = createPublisher({
       runId: () => currentRun,
       send: (payload) => void ledger.notify(PROGRESS_CHANNEL, payload),
@@ -159,6 +163,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     await ledger.finishRun(runId, status).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not record the run'));
     return { run_id: runId, status, database: db.display, seconds: (performance.now() - started) / 1000, jobs, invalid: wantedInvalid };
   } finally {
+    removeCrashHook();
     await ledger.close().catch(() => undefined);
     await budget.end().catch(() => undefined);
     await db.close();

@@ -19,6 +19,7 @@ import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
 import { nextFire, Scheduler } from '../supervisor/scheduler.js';
 import { createProgress } from '../observability/progress.js';
+import { runCrashHooks } from '../observability/crash.js';
 import { startDashboard, type Dashboard } from '../dashboard/server.js';
 import { runIsolated } from '../supervisor/isolated.js';
 import { history, status } from './history.js';
@@ -593,12 +594,15 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   });
   // Global crash capture: one structured record on stderr, never a silent death.
+  let crashed = false;
   const crash = (kind: string) => (err: unknown) => {
     const e = err instanceof Error ? err : new Error(String(err));
     process.stderr.write(
       JSON.stringify({ level: 60, time: Date.now(), msg: `importer: ${kind}`, code: errorCode(err), err: e.message, stack: e.stack, context: (err as ImporterError).context }) + '\n',
     );
-    process.exit(70);
+    if (crashed) process.exit(70);
+    crashed = true;
+    void runCrashHooks(e).finally(() => process.exit(70));
   };
   process.on('uncaughtException', crash('uncaught exception'));
   process.on('unhandledRejection', crash('unhandled rejection'));

@@ -5,10 +5,11 @@
  *   IMPORTER_FAULT=orders:exit             the process exits (code 70) when the worker starts
  *   IMPORTER_FAULT=orders:abort            the process aborts when the worker starts
  *   IMPORTER_FAULT=orders:throw-on-record:5  processing throws on the 5th record of each file
+ *   IMPORTER_FAULT=orders:uncaught         an exception escapes every handler (global crash capture)
  */
 export interface Fault {
   readonly jobType: string;
-  readonly kind: 'throw' | 'exit' | 'abort' | 'throw-on-record';
+  readonly kind: 'throw' | 'exit' | 'abort' | 'throw-on-record' | 'uncaught';
   readonly record: number;
 }
 
@@ -18,7 +19,7 @@ export function faultFor(jobType: string, env: NodeJS.ProcessEnv = process.env):
   for (const part of spec.split(',')) {
     const [name, kind, arg] = part.split(':');
     if (name !== jobType) continue;
-    if (kind === 'throw' || kind === 'exit' || kind === 'abort' || kind === 'throw-on-record') {
+    if (kind === 'throw' || kind === 'exit' || kind === 'abort' || kind === 'throw-on-record' || kind === 'uncaught') {
       return { jobType: name, kind, record: Number(arg ?? 1) };
     }
   }
@@ -32,4 +33,9 @@ export function injectStartFault(jobType: string): void {
   if (f.kind === 'throw') throw new Error(`injected fault: ${jobType} worker crashed (IMPORTER_FAULT)`);
   if (f.kind === 'exit') process.exit(70);
   if (f.kind === 'abort') process.abort();
+  if (f.kind === 'uncaught') {
+    setTimeout(() => {
+      throw new Error(`injected fault: uncaught exception in ${jobType} (IMPORTER_FAULT)`);
+    }, 0);
+  }
 }

@@ -95,6 +95,22 @@ describe('importer run --isolate: hard crashes stay in their child process', () 
   });
 });
 
+describe('global crash capture', () => {
+  it('logs an uncaught exception once as a structured record with its stack, keeps it in the run history, and exits 70', async () => {
+    const dir = await jobtypesDir({ 'boom.yaml': rt('crash_boom') });
+    const r = await runCli(['run', '--jobtypes', dir, '--data-dir', dataDir], { env: { DATABASE_URL: db.url, IMPORTER_FAULT: 'crash_boom:uncaught' } });
+    expect(r.code).toBe(70);
+    const records = r.stderr.split('\n').filter((l) => l.includes('"msg":"importer: uncaught exception"'));
+    expect(records).toHaveLength(1);
+    const rec = JSON.parse(records[0]!);
+    expect(rec).toMatchObject({ level: 60, err: 'injected fault: uncaught exception in crash_boom (IMPORTER_FAULT)' });
+    expect(rec.stack).toContain('faults.js');
+    const [run] = await db.query<{ status: string; error: string }>(`SELECT status, error FROM importer.runs WHERE command = 'run crash_boom' ORDER BY id DESC LIMIT 1`);
+    expect(run!.status).toBe('crashed');
+    expect(run!.error).toContain('injected fault: uncaught exception');
+  });
+});
+
 describe('importer run: graceful shutdown', () => {
   it('SIGTERM mid-import commits or rolls back whole batches, leaves the target untouched, and the next run completes it', async () => {
     const dir = await jobtypesDir({ 'term.yaml': generatedJobType({ name: 'term', dir: big, table: 'term', batchRows: 2000 }) });
