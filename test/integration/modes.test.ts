@@ -112,7 +112,7 @@ describe('modes', () => {
 
 describe('permanent database errors', () => {
   it('fail the file at once with the server message; the next file still loads', async () => {
-    await db.query('CREATE TABLE perm (id integer, v varchar(3))');
+    await db.query('CREATE TABLE public.perm (id integer, v varchar(3))');
     const t = await setup('perm', '{ table: perm, create: false }');
     await t.write('a.csv', 'id,v\n1,toolong\n');
     await t.write('b.csv', 'id,v\n2,ok\n');
@@ -124,6 +124,6 @@ describe('permanent database errors', () => {
     expect(files[0]).toMatchObject({ status: 'failed', error: { code: 'PG_22001' } });
     expect(files[0].error.message).toContain('value too long for type character varying(3)');
     expect(files[1]).toMatchObject({ status: 'loaded', rows_loaded: 1 });
-    expect(await db.query('SELECT id, v FROM perm')).toEqual([{ id: '2', v: 'ok' }]);
+    expect(await db.query('SELECT id, v FROM public.perm')).toEqual([{ id: '2', v: 'ok' }]);
   });
 });
