@@ -23,10 +23,10 @@ export interface BatchTarget {
   readonly runId: number;
 }
 
-async function copyText(client: pg.ClientBase, sql: string, data: string): Promise<void> {
+async function copyText(client: pg.ClientBase, sql: string, data: string | Buffer): Promise<void> {
   if (data.length === 0) return;
   const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from([Buffer.from(data, 'utf8')]), stream);
+  await pipeline(Readable.from([typeof data === 'string' ? Buffer.from(data, 'utf8') : data]), stream);
 }
 
 function encodeRejects(t: BatchTarget, rejects: readonly Reject[]): string {

@@ -20,8 +20,8 @@ export interface Batch {
   readonly recordCount: number;
   /** Rows in `data`. */
   readonly rows: number;
-  /** COPY text, one line per row. */
-  readonly data: string;
+  /** COPY text (UTF-8), one line per row. */
+  readonly data: Buffer;
   readonly rejects: readonly Reject[];
   /** Physical line of the last record, and byte offset just after it. */
   readonly lastLine: number;
@@ -33,7 +33,12 @@ export class Batcher {
   private first = -1;
   private count = 0;
   private rows = 0;
-  private data = '';
+  /**
+   * Rows are written into a Buffer as they come, so that each row's string dies young instead of
+   * being kept (and promoted to the old generation) until the batch is cut.
+   */
+  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private len = 0;
   private rejects: Reject[] = [];
   private lastLine = 0;
   private endOffset = 0;
@@ -56,7 +61,7 @@ export class Batcher {
     if (this.count === 0) this.first = index;
     this.count++;
     this.rows++;
-    this.data += encoded;
+    this.append(encoded);
     this.lastLine = line;
     this.endOffset = endOffset;
   }
@@ -77,8 +82,18 @@ export class Batcher {
     this.endOffset = endOffset;
   }
 
+  private append(s: string): void {
+    const need = this.len + s.length * 3;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += this.buf.write(s, this.len);
+  }
+
   get full(): boolean {
-    return this.count >= this.maxRows || this.data.length >= this.maxBytes;
+    return this.count >= this.maxRows || this.len >= this.maxBytes;
   }
 
   cut(): Batch | undefined {
@@ -88,14 +103,15 @@ export class Batcher {
       firstRecord: this.first,
       recordCount: this.count,
       rows: this.rows,
-      data: this.data,
+      data: this.buf.subarray(0, this.len),
       rejects: this.rejects,
       lastLine: this.lastLine,
       endOffset: this.endOffset,
     };
     this.count = 0;
     this.rows = 0;
-    this.data = '';
+    this.buf = Buffer.allocUnsafe(Math.min(Math.max(64 * 1024, this.len), this.maxBytes + 64 * 1024));
+    this.len = 0;
     this.rejects = [];
     return batch;
   }

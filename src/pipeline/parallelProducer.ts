@@ -40,7 +40,7 @@ export async function produceParallel(input: ProduceInput, threads: number): Pro
   let batchSeq = 0;
 
   // The batch being filled, in file order.
-  let parts: string[] = [];
+  let parts: Uint8Array[] = [];
   let rows = 0;
   let bytes = 0;
   let count = 0;
@@ -50,7 +50,7 @@ export async function produceParallel(input: ProduceInput, threads: number): Pro
   let endOffset = 0;
   const cut = async () => {
     if (count === 0) return;
-    const batch: Batch = { seq: batchSeq++, firstRecord: first, recordCount: count, rows, data: parts.join(''), rejects, lastLine, endOffset };
+    const batch: Batch = { seq: batchSeq++, firstRecord: first, recordCount: count, rows, data: parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength) : Buffer.concat(parts), rejects, lastLine, endOffset };
     first += count;
     parts = [];
     rows = bytes = count = 0;
@@ -105,7 +105,7 @@ export async function produceParallel(input: ProduceInput, threads: number): Pro
     if (r.records > 0) {
       parts.push(r.data);
       rows += r.rows;
-      bytes += r.data.length;
+      bytes += r.data.byteLength;
       count += r.records;
       rejects.push(...r.rejects);
       lastLine = r.lastLine;

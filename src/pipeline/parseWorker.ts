@@ -13,7 +13,8 @@ import { compileProcessor } from './process.js';
 
 export interface PieceResult {
   readonly seq: number;
-  readonly data: string;
+  /** COPY text, UTF-8 (transferred, not copied). */
+  readonly data: Uint8Array;
   readonly rows: number;
   readonly records: number;
   readonly rejects: Reject[];
@@ -34,7 +35,8 @@ function parsePiece(piece: Piece): PieceResult {
     startLine: piece.startLine,
     startOffset: piece.startOffset,
   });
-  let data = '';
+  let buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, piece.buf.byteLength * 2));
+  let len = 0;
   let rows = 0;
   let records = 0;
   let lastLine = piece.startLine;
@@ -47,7 +49,12 @@ function parsePiece(piece: Piece): PieceResult {
     const out = processRecord!(fields, line, offset, raw);
     if (out === null) return;
     if (typeof out === 'string') {
-      data += out;
+      if (len + out.length * 3 > buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.max(len + out.length * 3, buf.length * 2));
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      len += buf.write(out, len);
       rows++;
     } else rejects.push(out);
   };
@@ -56,9 +63,9 @@ function parsePiece(piece: Piece): PieceResult {
     parser.end(sink);
   } catch (err) {
     const e = err as { code?: string; message: string; context?: { line?: number } };
-    return { seq: piece.seq, data: '', rows: 0, records, rejects, lastLine, endOffset, error: { code: e.code ?? 'INTERNAL', message: e.message, ...(e.context?.line ? { line: e.context.line } : {}) } };
+    return { seq: piece.seq, data: new Uint8Array(0), rows: 0, records, rejects, lastLine, endOffset, error: { code: e.code ?? 'INTERNAL', message: e.message, ...(e.context?.line ? { line: e.context.line } : {}) } };
   }
-  return { seq: piece.seq, data, rows, records, rejects, lastLine, endOffset };
+  return { seq: piece.seq, data: new Uint8Array(buf.buffer, 0, len), rows, records, rejects, lastLine, endOffset };
 }
 
 parentPort!.on('message', (msg: { init?: { jobType: JobType; mapping: HeaderMapping }; piece?: Piece }) => {
@@ -67,5 +74,8 @@ parentPort!.on('message', (msg: { init?: { jobType: JobType; mapping: HeaderMapp
     processRecord = compileProcessor(jt, msg.init.mapping);
     return;
   }
-  if (msg.piece) parentPort!.postMessage(parsePiece(msg.piece));
+  if (msg.piece) {
+    const result = parsePiece(msg.piece);
+    parentPort!.postMessage(result, result.data.byteLength > 0 ? [result.data.buffer as ArrayBuffer] : []);
+  }
 });

@@ -43,7 +43,8 @@ describe('Batcher', () => {
     b.addReject(1, 10, { line: 3, offset: 10, record: 'x', column: 'c', code: 'C', message: 'm' });
     expect(b.full).toBe(true);
     const batch = b.cut()!;
-    expect(batch).toMatchObject({ seq: 0, firstRecord: 0, recordCount: 2, rows: 1, data: 'a\n' });
+    expect(batch).toMatchObject({ seq: 0, firstRecord: 0, recordCount: 2, rows: 1 });
+    expect(batch.data.toString()).toBe('a\n');
     expect(batch.rejects).toHaveLength(1);
     expect(b.continues(5)).toBe(true);
     b.addRow(5, 7, 40, 'b\n');
