@@ -65,16 +65,16 @@ describe('dashboard API', () => {
   });
 
   it('serves job types, runs, a run, and rejects grouped by reason as JSON', async () => {
-    const jt = await (await get('/api/jobtypes')).json();
+    const jt = (await (await get('/api/jobtypes')).json()) as any;
     const xss = jt.jobtypes.find((j: { name: string }) => j.name === 'xss');
     expect(xss).toMatchObject({ schedule: '0 3 * * *', last_run: { status: 'succeeded', rows_loaded: 1, rows_rejected: 1 } });
     expect(xss.next_fire).toMatch(/T03:00:00/);
-    const { runs } = await (await get('/api/runs?job_type=xss')).json();
+    const { runs } = (await (await get('/api/runs?job_type=xss')).json()) as any;
     expect(runs[0]).toMatchObject({ job_type: 'xss', status: 'succeeded', rows_loaded: 1 });
-    const run = await (await get(`/api/runs/${runs[0].run_id}`)).json();
+    const run = (await (await get(`/api/runs/${runs[0].run_id}`)).json()) as any;
     const file = run.files.find((f: { job_type: string }) => f.job_type === 'xss');
     expect(file).toMatchObject({ status: 'loaded', rows_loaded: 1, rows_rejected: 1 });
-    const rejects = await (await get(`/api/files/${file.id}/rejects`)).json();
+    const rejects = (await (await get(`/api/files/${file.id}/rejects`)).json()) as any;
     expect(rejects.groups).toEqual([
       { code: 'CAST_INVALID_INTEGER', count: 1, samples: [{ line: 3, column: 'id', message: 'column "id": "not-a-number" is not a valid integer', record: 'not-a-number,<script>window.__xss = 1</script>' }] },
     ]);
@@ -109,7 +109,7 @@ describe('dashboard in a real browser', () => {
       await page.fill('input[name=token]', TOKEN);
       await page.click('button[type=submit]');
       await page.waitForSelector('#jobtypes tr');
-      await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'live');
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('conn')?.textContent === 'live');
       // Start an import now, and watch its figures change on the page.
       const importRun = startCli(['run', 'big', '--jobtypes', dir, '--data-dir', dataDir, '--consumers', '1'], { env: { DATABASE_URL: db.url } });
       const rowsSeen = new Set<string>();
@@ -134,7 +134,7 @@ describe('dashboard in a real browser', () => {
       await page.getByText('1 rejects').click();
       await page.waitForSelector('.reject-group pre');
       expect(await page.locator('.reject-group pre').first().textContent()).toBe('not-a-number,<script>window.__xss = 1</script>');
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
       await mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true });
       await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
     } finally {
