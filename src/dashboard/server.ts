@@ -302,7 +302,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}/`;
-  log.info({ url, auth: opts.token ? 'token' : 'none' }, 'dashboard listening');
+  log.info({ address: url, auth: opts.token ? 'token' : 'none' }, 'dashboard listening');
   return {
     url,
     async stop() {
