@@ -4,8 +4,6 @@ import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { ident, isAlreadyExists, qualified, SQL_TYPES } from './sql.js';
 
-export const LINEAGE_COLUMNS = ['_source_file', '_source_line', '_run_id'] as const;
-
 export function targetName(jt: JobType): string {
   return qualified(jt.target.schema, jt.target.table);
 }

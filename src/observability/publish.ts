@@ -34,7 +34,6 @@ export function createPublisher(opts: {
   minIntervalMs?: number;
 }) {
   const last = new Map<string, number>();
-  const snapshots = new Map<string, MetricsSnapshot>();
   const min = opts.minIntervalMs ?? 250;
   const emit = (m: Omit<ProgressMessage, 'run_id' | 'pid' | 'connections_in_use'>) => {
     const runId = opts.runId();
@@ -63,7 +62,6 @@ export function createPublisher(opts: {
     },
     onFileProgress(jobType: string, file: SourceFile, s: MetricsSnapshot) {
       const key = `${jobType}\0${file.path}`;
-      snapshots.set(key, s);
       const now = Date.now();
       if (now - (last.get(key) ?? 0) < min) return;
       last.set(key, now);
@@ -72,7 +70,6 @@ export function createPublisher(opts: {
     onFileEnd(jobType: string, report: FileReport) {
       const key = `${jobType}\0${report.path}`;
       last.delete(key);
-      snapshots.delete(key);
       emit({
         event: 'end',
         job_type: jobType,

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ImporterError } from '../errors.js';
 import { openSource, wrapReadError } from '../source/open.js';
 import { RecordParser } from '../source/parse.js';
-import { PieceSplitter, type Piece } from '../source/split.js';
+import { countLineBreaks, PieceSplitter, type Piece } from '../source/split.js';
 import type { Batch, Reject } from './batcher.js';
 import { mapHeader, type HeaderMapping } from './header.js';
 import type { PieceResult } from './parseWorker.js';
@@ -157,7 +157,7 @@ export async function produceParallel(input: ProduceInput, threads: number): Pro
         }
         const all = Buffer.concat(headerChunks);
         const headerText = all.subarray(0, headerEnd);
-        begin(m, headerLine + countBreaks(headerText), headerEnd);
+        begin(m, headerLine + countLineBreaks(headerText), headerEnd);
         await feed(all.subarray(headerEnd));
       } else {
         await feed(chunk);
@@ -186,13 +186,4 @@ export async function produceParallel(input: ProduceInput, threads: number): Pro
     source.stream.destroy();
     await Promise.all(workers.map((w) => w.terminate()));
   }
-}
-
-function countBreaks(buf: Buffer): number {
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) {
-    if (buf[i] === 0x0a) n++;
-    else if (buf[i] === 0x0d && buf[i + 1] !== 0x0a) n++;
-  }
-  return n;
 }

@@ -89,15 +89,6 @@ export class RecordParser {
     }) as unknown as { api: CsvApi }).api;
   }
 
-  /** Line where the next (unfinished) record starts: where an error at end of input points. */
-  get currentLine(): number {
-    return this.recordLine;
-  }
-
-  get currentOffset(): number {
-    return this.base + this.recordStart;
-  }
-
   write(chunk: Buffer, sink: RecordSink): void {
     this.chunks.push(chunk);
     this.windowEnd += chunk.length;
