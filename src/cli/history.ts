@@ -4,6 +4,7 @@ import { APPLICATION_NAME } from '../db/budget.js';
 import { migrate } from '../db/migrate.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { nextFire } from '../supervisor/scheduler.js';
+import { runs } from '../dashboard/api.js';
 
 const raw = { getTypeParser: () => (v: string) => v };
 
@@ -93,33 +94,27 @@ export interface HistoryRun {
 
 export async function history(url: string, jobType: string | undefined, limit: number): Promise<HistoryRun[]> {
   return withClient(url, async (c) => {
-    const { rows } = await c.query<Record<string, string | null>>({
-      text: `SELECT id, run_id, job_type, status, trigger, started_at, extract(epoch FROM finished_at - started_at) AS seconds,
-               rows_loaded, rows_rejected, restarts, error
-             FROM importer.job_runs WHERE ($1::text IS NULL OR job_type = $1) ORDER BY started_at DESC, id DESC LIMIT $2`,
-      values: [jobType ?? null, limit],
-      types: raw,
-    });
+    const rows = await runs(c, { jobType, limit });
     const { rows: files } = await c.query<Record<string, string | null>>({
       text: `SELECT id, run_id, job_type, path, status, rows_loaded, rows_rejected, error_code, error FROM importer.files
              WHERE run_id = ANY($1::bigint[]) ORDER BY path`,
-      values: [rows.map((r) => r.run_id)],
+      values: [rows.map((r) => String(r.run_id))],
       types: raw,
     });
     return rows.map((r) => ({
-      job_run_id: Number(r.id),
-      run_id: Number(r.run_id),
+      job_run_id: r.id,
+      run_id: r.run_id,
       job_type: r.job_type!,
       status: r.status!,
       trigger: r.trigger!,
-      started_at: new Date(r.started_at!).toISOString(),
-      seconds: r.seconds === null ? null : Number(r.seconds),
-      rows_loaded: Number(r.rows_loaded),
-      rows_rejected: Number(r.rows_rejected),
-      restarts: Number(r.restarts),
+      started_at: r.started_at,
+      seconds: r.seconds,
+      rows_loaded: r.rows_loaded,
+      rows_rejected: r.rows_rejected,
+      restarts: r.restarts,
       error: r.error,
       files: files
-        .filter((f) => f.run_id === r.run_id && f.job_type === r.job_type)
+        .filter((f) => Number(f.run_id) === r.run_id && f.job_type === r.job_type)
         .map((f) => ({
           id: Number(f.id),
           path: f.path!,

@@ -2,16 +2,20 @@
 import type pg from 'pg';
 
 const raw = { getTypeParser: () => (v: string) => v };
+
+/** A pool or a single client: the queries here run on either. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
 const num = (v: string | null) => (v === null ? null : Number(v));
 
-export async function runs(pool: pg.Pool, jobType: string | undefined, limit: number) {
+/** Job runs, newest first, optionally of one job type or one run. */
+export async function runs(pool: Queryable, filter: { jobType?: string | undefined; runId?: number; limit: number }) {
   const { rows } = await pool.query<Record<string, string | null>>({
     text: `SELECT jr.id, jr.run_id, jr.job_type, jr.status, jr.trigger, jr.started_at, jr.finished_at,
              extract(epoch FROM jr.finished_at - jr.started_at) AS seconds, jr.rows_loaded, jr.rows_rejected,
              jr.files_loaded, jr.files_failed, jr.files_skipped, jr.restarts, jr.error
-           FROM importer.job_runs jr WHERE ($1::text IS NULL OR jr.job_type = $1)
-           ORDER BY jr.started_at DESC, jr.id DESC LIMIT $2`,
-    values: [jobType ?? null, limit],
+           FROM importer.job_runs jr WHERE ($1::text IS NULL OR jr.job_type = $1) AND ($2::bigint IS NULL OR jr.run_id = $2)
+           ORDER BY jr.started_at DESC, jr.id DESC LIMIT $3`,
+    values: [filter.jobType ?? null, filter.runId ?? null, filter.limit],
     types: raw,
   });
   return rows.map((r) => ({
@@ -33,7 +37,7 @@ export async function runs(pool: pg.Pool, jobType: string | undefined, limit: nu
   }));
 }
 
-export async function run(pool: pg.Pool, runId: number) {
+export async function run(pool: Queryable, runId: number) {
   const { rows } = await pool.query<Record<string, string | null>>({
     text: `SELECT id, command, hostname, status, started_at, finished_at, error FROM importer.runs WHERE id = $1`,
     values: [runId],
@@ -41,7 +45,7 @@ export async function run(pool: pg.Pool, runId: number) {
   });
   if (rows.length === 0) return undefined;
   const r = rows[0]!;
-  const jobs = (await runs(pool, undefined, 10_000)).filter((j) => j.run_id === runId);
+  const jobs = await runs(pool, { runId, limit: 10_000 });
   const { rows: files } = await pool.query<Record<string, string | null>>({
     text: `SELECT id, job_type, path, size, status, rows_total, rows_loaded, rows_rejected, rows_inserted, rows_updated, rows_duplicate,
              started_at, finished_at, extract(epoch FROM finished_at - started_at) AS seconds, error_code, error
@@ -78,7 +82,7 @@ export async function run(pool: pg.Pool, runId: number) {
 }
 
 /** A file's rejects grouped by reason, with a few sample lines each. */
-export async function fileRejects(pool: pg.Pool, fileId: number, samples = 5) {
+export async function fileRejects(pool: Queryable, fileId: number, samples = 5) {
   const { rows: file } = await pool.query<Record<string, string | null>>({
     text: 'SELECT id, job_type, path, status, rows_rejected FROM importer.files WHERE id = $1',
     values: [fileId],
@@ -108,7 +112,7 @@ export async function fileRejects(pool: pg.Pool, fileId: number, samples = 5) {
   };
 }
 
-export async function totals(pool: pg.Pool) {
+export async function totals(pool: Queryable) {
   const { rows } = await pool.query<{ job_type: string; loaded: string; rejected: string }>(
     `SELECT job_type, sum(rows_loaded) AS loaded, sum(rows_rejected) AS rejected FROM importer.files GROUP BY job_type`,
   );

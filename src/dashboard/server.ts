@@ -271,7 +271,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       if (p === '/api/runs') {
         const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
-        json(res, 200, { runs: await runs(pool, url.searchParams.get('job_type') ?? undefined, limit) });
+        json(res, 200, { runs: await runs(pool, { jobType: url.searchParams.get('job_type') ?? undefined, limit }) });
         return;
       }
       let m = /^\/api\/runs\/(\d+)$/.exec(p);
