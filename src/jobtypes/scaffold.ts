@@ -96,7 +96,10 @@ export async function sniff(file: string, maxRows: number): Promise<Sniffed> {
 
   const first = records[0]!;
   const width = first.length;
-  const typeOf = (v: string): ColumnType => CANDIDATES.find((t) => !(compileCaster(column(t), { timezone: undefined })(v, () => false) instanceof CastFailure))!;
+  // One caster per candidate type, compiled once: `fits(i, v)` says whether candidate i accepts v.
+  const casters = CANDIDATES.map((t) => compileCaster(column(t), { timezone: undefined }));
+  const fits = (i: number, v: string) => !(casters[i]!(v, () => false) instanceof CastFailure);
+  const typeOf = (v: string): ColumnType => CANDIDATES[CANDIDATES.findIndex((_t, i) => fits(i, v))]!;
   // A header row: distinct non-empty names, and some column whose first value does not fit the type of the rest.
   const rest = records.slice(1);
   const distinct = new Set(first.map((h) => h.trim().toLowerCase())).size === width && first.every((h) => h.trim() !== '');
@@ -116,7 +119,7 @@ export async function sniff(file: string, maxRows: number): Promise<Sniffed> {
     const nonEmpty = values.filter((v) => v.trim() !== '');
     let idx = 0;
     for (const v of nonEmpty) {
-      while (idx < CANDIDATES.length - 1 && compileCaster(column(CANDIDATES[idx]!), { timezone: undefined })(v, () => false) instanceof CastFailure) idx++;
+      while (idx < CANDIDATES.length - 1 && !fits(idx, v)) idx++;
     }
     // Widen boolean columns made only of 0/1 to integer: they are more likely counts or flags as numbers.
     let type = nonEmpty.length === 0 ? 'text' : CANDIDATES[idx]!;
