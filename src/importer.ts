@@ -87,21 +87,30 @@ export function selectJobTypes(valid: readonly JobType[], invalidNames: readonly
   return out;
 }
 
-export async function run(opts: RunOptions): Promise<RunReport> {
-  const started = performance.now();
-  const logger = opts.logger;
+/**
+ * Loads the definitions, logs the invalid ones, and selects the job types to run. Returns the
+ * invalid definitions that count against this run (all of them, or those named in `only`).
+ */
+export async function loadSelection(opts: Pick<RunOptions, 'jobtypesDir' | 'only' | 'logger'>): Promise<{ selected: JobType[]; wantedInvalid: InvalidReport[] }> {
   const loaded = await loadJobTypes(opts.jobtypesDir);
   const invalid: InvalidReport[] = loaded.invalid.map((d) => ({
     name: d.name,
     file: d.file,
     errors: d.problems.map((p) => formatProblem(d.file, p)),
   }));
-  for (const d of invalid) for (const e of d.errors) logger.error({ jobType: d.name, code: 'JOBTYPE_INVALID' }, `invalid definition skipped: ${e}`);
+  for (const d of invalid) for (const e of d.errors) opts.logger.error({ jobType: d.name, code: 'JOBTYPE_INVALID' }, `invalid definition skipped: ${e}`);
   const selected = selectJobTypes(loaded.valid, loaded.invalid.map((d) => d.name), opts.only);
   const wantedInvalid = opts.only && opts.only.length > 0 ? invalid.filter((d) => opts.only!.includes(d.name)) : invalid;
   if (selected.length === 0) {
     throw new ImporterError('JOBTYPE_NONE_VALID', `no valid job type to run in ${loaded.dir}`, { dir: loaded.dir, invalid });
   }
+  return { selected, wantedInvalid };
+}
+
+export async function run(opts: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const logger = opts.logger;
+  const { selected, wantedInvalid } = await loadSelection(opts);
   const maxConnections = opts.maxConnections ?? DEFAULTS.maxConnections;
   if (maxConnections < 2) {
     throw new ImporterError('USAGE', `--max-connections must be at least 2 (one holds the file locks), got ${maxConnections}`);

@@ -10,22 +10,16 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { openDatabase } from '../db/connection.js';
 import { ImporterError } from '../errors.js';
-import { selectJobTypes, type InvalidReport, type RunOptions, type RunReport } from '../importer.js';
-import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
+import { DEFAULTS, loadSelection, type RunOptions, type RunReport } from '../importer.js';
 import { runSupervisedChild } from './child.js';
 import type { JobReport } from './worker.js';
 
 export async function runIsolated(opts: RunOptions & { childArgs: readonly string[] }): Promise<RunReport> {
   const started = performance.now();
   const logger = opts.logger;
-  const loaded = await loadJobTypes(opts.jobtypesDir);
-  const invalid: InvalidReport[] = loaded.invalid.map((d) => ({ name: d.name, file: d.file, errors: d.problems.map((p) => formatProblem(d.file, p)) }));
-  for (const d of invalid) for (const e of d.errors) logger.error({ jobType: d.name, code: 'JOBTYPE_INVALID' }, `invalid definition skipped: ${e}`);
-  const selected = selectJobTypes(loaded.valid, loaded.invalid.map((d) => d.name), opts.only);
-  const wantedInvalid = opts.only && opts.only.length > 0 ? invalid.filter((d) => opts.only!.includes(d.name)) : invalid;
-  if (selected.length === 0) throw new ImporterError('JOBTYPE_NONE_VALID', `no valid job type to run in ${loaded.dir}`, { dir: loaded.dir, invalid });
-  const max = opts.maxConnections ?? 4;
-  const jobs = Math.max(1, Math.min(opts.jobs ?? 4, Math.floor(max / 2)));
+  const { selected, wantedInvalid } = await loadSelection(opts);
+  const max = opts.maxConnections ?? DEFAULTS.maxConnections;
+  const jobs = Math.max(1, Math.min(opts.jobs ?? DEFAULTS.jobs, Math.floor(max / 2)));
   if (max < 2) throw new ImporterError('USAGE', `--max-connections must be at least 2, got ${max}`);
   const share = Math.floor(max / jobs);
   const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, logger });
