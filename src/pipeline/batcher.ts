@@ -3,6 +3,8 @@
  * producer on a flush timeout. A batch always covers one contiguous range of record indexes, which
  * is what the checkpoint of that batch records.
  */
+import { ByteSink } from './bytes.js';
+
 export interface Reject {
   readonly line: number;
   readonly offset: number;
@@ -33,12 +35,7 @@ export class Batcher {
   private first = -1;
   private count = 0;
   private rows = 0;
-  /**
-   * Rows are written into a Buffer as they come, so that each row's string dies young instead of
-   * being kept (and promoted to the old generation) until the batch is cut.
-   */
-  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
-  private len = 0;
+  private readonly data = new ByteSink();
   private rejects: Reject[] = [];
   private lastLine = 0;
   private endOffset = 0;
@@ -61,7 +58,7 @@ export class Batcher {
     if (this.count === 0) this.first = index;
     this.count++;
     this.rows++;
-    this.append(encoded);
+    this.data.append(encoded);
     this.lastLine = line;
     this.endOffset = endOffset;
   }
@@ -82,18 +79,8 @@ export class Batcher {
     this.endOffset = endOffset;
   }
 
-  private append(s: string): void {
-    const need = this.len + s.length * 3;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
-    }
-    this.len += this.buf.write(s, this.len);
-  }
-
   get full(): boolean {
-    return this.count >= this.maxRows || this.len >= this.maxBytes;
+    return this.count >= this.maxRows || this.data.length >= this.maxBytes;
   }
 
   cut(): Batch | undefined {
@@ -103,15 +90,13 @@ export class Batcher {
       firstRecord: this.first,
       recordCount: this.count,
       rows: this.rows,
-      data: this.buf.subarray(0, this.len),
+      data: this.data.take(Math.min(this.data.length, this.maxBytes + 64 * 1024)),
       rejects: this.rejects,
       lastLine: this.lastLine,
       endOffset: this.endOffset,
     };
     this.count = 0;
     this.rows = 0;
-    this.buf = Buffer.allocUnsafe(Math.min(Math.max(64 * 1024, this.len), this.maxBytes + 64 * 1024));
-    this.len = 0;
     this.rejects = [];
     return batch;
   }

@@ -9,6 +9,7 @@ import { RecordParser, type RawRecord } from '../source/parse.js';
 import type { Piece } from '../source/split.js';
 import type { Reject } from './batcher.js';
 import type { HeaderMapping } from './header.js';
+import { ByteSink } from './bytes.js';
 import { compileProcessor } from './process.js';
 
 export interface PieceResult {
@@ -35,8 +36,7 @@ function parsePiece(piece: Piece): PieceResult {
     startLine: piece.startLine,
     startOffset: piece.startOffset,
   });
-  let buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, piece.buf.byteLength * 2));
-  let len = 0;
+  const data = new ByteSink(piece.buf.byteLength * 2);
   let rows = 0;
   let records = 0;
   let lastLine = piece.startLine;
@@ -49,12 +49,7 @@ function parsePiece(piece: Piece): PieceResult {
     const out = processRecord!(fields, line, offset, raw);
     if (out === null) return;
     if (typeof out === 'string') {
-      if (len + out.length * 3 > buf.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(len + out.length * 3, buf.length * 2));
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
-      len += buf.write(out, len);
+      data.append(out);
       rows++;
     } else rejects.push(out);
   };
@@ -65,7 +60,8 @@ function parsePiece(piece: Piece): PieceResult {
     const e = err as { code?: string; message: string; context?: { line?: number } };
     return { seq: piece.seq, data: new Uint8Array(0), rows: 0, records, rejects, lastLine, endOffset, error: { code: e.code ?? 'INTERNAL', message: e.message, ...(e.context?.line ? { line: e.context.line } : {}) } };
   }
-  return { seq: piece.seq, data: new Uint8Array(buf.buffer, 0, len), rows, records, rejects, lastLine, endOffset };
+  const bytes = data.take(0);
+  return { seq: piece.seq, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), rows, records, rejects, lastLine, endOffset };
 }
 
 parentPort!.on('message', (msg: { init?: { jobType: JobType; mapping: HeaderMapping }; piece?: Piece }) => {

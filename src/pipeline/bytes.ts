@@ -1,0 +1,38 @@
+/**
+ * A growable UTF-8 byte buffer for COPY text. Rows are written in as they are encoded, so each
+ * row's string dies young instead of living (and being promoted by the GC) until its batch is cut.
+ * Buffers are at least 64 KiB, so each has its own ArrayBuffer (never Node's shared pool) and can
+ * be transferred to another thread.
+ */
+const MIN = 64 * 1024;
+
+export class ByteSink {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(initial = MIN) {
+    this.buf = Buffer.allocUnsafe(Math.max(MIN, initial));
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  append(s: string): void {
+    const need = this.len + s.length * 3;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += this.buf.write(s, this.len);
+  }
+
+  /** The bytes written so far; the sink starts over with a fresh buffer of `nextSize` bytes. */
+  take(nextSize = MIN): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(Math.max(MIN, nextSize));
+    this.len = 0;
+    return out;
+  }
+}
