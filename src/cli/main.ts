@@ -29,7 +29,7 @@ import { mkdir } from 'node:fs/promises';
 import { csvRejects, listRejects } from './rejects.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
-import { formatSummary } from './summary.js';
+import { formatSummary, table } from './summary.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -258,9 +258,7 @@ Examples:
           r.last_run?.seconds != null ? r.last_run.seconds.toFixed(1) : '-',
           r.next_fire ? r.next_fire.replace('T', ' ').slice(0, 19) : '-',
         ]);
-        const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-        const fmt = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-        process.stdout.write([fmt(header), ...cells.map(fmt)].join('\n') + '\n');
+        process.stdout.write(table([header, ...cells]) + '\n');
       });
     });
 
@@ -358,9 +356,7 @@ Examples:
       } else {
         const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'SOURCE', 'SCHEDULE', 'NEXT FIRE'];
         const cells = rows.map((r) => [r.name, r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO', r.table ?? '-', r.mode ?? '-', r.source ?? '-', r.schedule ?? '-', r.next_fire ?? '-']);
-        const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-        const fmt = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-        process.stdout.write([fmt(header), ...cells.map(fmt)].join('\n') + '\n');
+        process.stdout.write(table([header, ...cells]) + '\n');
         for (const r of rows) for (const e of r.errors) process.stdout.write(`\n${e}`);
         if (rows.some((r) => r.errors.length > 0)) process.stdout.write('\n');
       }

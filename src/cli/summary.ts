@@ -6,7 +6,8 @@ function fmtInt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function table(rows: string[][], rightAligned: Set<number>): string {
+/** Aligned columns, two spaces apart; columns in `rightAligned` are padded on the left. */
+export function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
   const widths = rows[0]!.map((_c, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) => r.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
