@@ -160,51 +160,85 @@ export class Scheduler {
     return task;
   }
 
-  /** Applies the job type's `missed` policy to fire times missed while no scheduler ran. */
+  /**
+   * Applies the job type's `missed` policy to fire times missed while no scheduler ran. Decided
+   * under a per-job-type lock, so that daemons starting together catch up once: if another
+   * instance claimed a fire of this job type in the last minute, a scheduler is running (or was,
+   * moments ago) and nothing was missed; otherwise the last missed fire time is claimed here.
+   */
   private async catchUp(jt: JobType): Promise<void> {
-    const { rows } = await this.pool.query<{ last: Date | null }>('SELECT max(fire_at) AS last FROM importer.schedule_fires WHERE job_type = $1', [jt.name]);
-    const last = rows[0]?.last;
-    if (!last) return;
-    const missed = lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000));
-    if (!missed) return;
-    if (jt.missed === 'run_once') {
-      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'running a fire missed while the scheduler was down');
-      void this.fire(jt, missed, 'missed');
-    } else {
-      await this.pool.query(
-        `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, 'missed', $3, 'missed_skipped', now())
-         ON CONFLICT DO NOTHING`,
-        [jt.name, missed, this.instance],
+    const client = await this.pool.connect();
+    let claimed: Date | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('importer.schedule_fires'), hashtext($1))`, [jt.name]);
+      const { rows } = await client.query<{ last: Date | null; others_recently: boolean }>(
+        `SELECT max(fire_at) AS last,
+                coalesce(bool_or(instance <> $2 AND started_at > now() - interval '60 seconds'), false) AS others_recently
+           FROM importer.schedule_fires WHERE job_type = $1`,
+        [jt.name, this.instance],
       );
-      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'a fire was missed while the scheduler was down; skipped (missed: skip)');
+      const last = rows[0]?.last;
+      const missed = last && !rows[0]!.others_recently ? lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000)) : undefined;
+      if (missed) {
+        const runOnce = jt.missed === 'run_once';
+        const r = await client.query(
+          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at)
+           VALUES ($1, $2, 'missed', $3, $4, CASE WHEN $4 = 'running' THEN NULL ELSE now() END) ON CONFLICT DO NOTHING RETURNING 1`,
+          [jt.name, missed, this.instance, runOnce ? 'running' : 'missed_skipped'],
+        );
+        if (r.rowCount && runOnce) claimed = missed;
+        if (r.rowCount && !runOnce) {
+          this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'a fire was missed while the scheduler was down; skipped (missed: skip)');
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    if (claimed) {
+      this.opts.logger.info({ jobType: jt.name, missed: claimed.toISOString() }, 'running a fire missed while the scheduler was down');
+      void this.fire(jt, claimed, 'missed', true);
     }
   }
 
   /** One fire: skip on overlap, claim it across instances, run it in a child under the restart policy. */
-  async fire(jt: JobType, at: Date, reason: string): Promise<void> {
-    if (this.stopping) return;
+  async fire(jt: JobType, at: Date, reason: string, alreadyClaimed = false): Promise<void> {
     const log = this.opts.logger.child({ jobType: jt.name });
     const fireAt = new Date(Math.floor(at.getTime() / 1000) * 1000);
-    if (this.active.has(jt.name)) {
-      log.warn({ fireAt: fireAt.toISOString() }, 'tick skipped: the previous import of this job type is still running');
-      await this.pool
-        .query(
-          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, $3, $4, 'skipped_overlap', now())
-           ON CONFLICT DO NOTHING`,
-          [jt.name, fireAt, reason, this.instance],
-        )
-        .catch(() => undefined);
+    if (this.stopping || this.active.has(jt.name)) {
+      if (!this.stopping) log.warn({ fireAt: fireAt.toISOString() }, 'tick skipped: the previous import of this job type is still running');
+      const status = this.stopping ? 'interrupted' : 'skipped_overlap';
+      // A fire claimed beforehand (a missed one, see catchUp) is closed here, never left 'running'.
+      if (alreadyClaimed) {
+        await this.pool
+          .query(`UPDATE importer.schedule_fires SET status = $3, finished_at = now() WHERE job_type = $1 AND fire_at = $2`, [jt.name, fireAt, status])
+          .catch(() => undefined);
+      } else if (!this.stopping) {
+        await this.pool
+          .query(
+            `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, $3, $4, $5, now())
+             ON CONFLICT DO NOTHING`,
+            [jt.name, fireAt, reason, this.instance, status],
+          )
+          .catch(() => undefined);
+      }
       return;
     }
     this.active.add(jt.name);
     try {
-      const claimed = await this.pool.query(
-        `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
-        [jt.name, fireAt, reason, this.instance],
-      );
-      if (!claimed.rowCount) {
-        log.debug({ fireAt: fireAt.toISOString() }, 'fire already taken by another scheduler instance');
-        return;
+      if (!alreadyClaimed) {
+        const claimed = await this.pool.query(
+          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+          [jt.name, fireAt, reason, this.instance],
+        );
+        if (!claimed.rowCount) {
+          log.debug({ fireAt: fireAt.toISOString() }, 'fire already taken by another scheduler instance');
+          return;
+        }
       }
       const result = await this.queue.add(() => this.runSupervised(jt, log));
       await this.pool.query(

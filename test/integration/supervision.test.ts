@@ -182,7 +182,10 @@ describe('importer schedule', () => {
   it('two daemons on one database fire each scheduled time once, and a missed fire runs once at start', async () => {
     const dir = await jobtypesDir({ 'twin.yaml': rt('sch_twin', 'schedule: "* * * * * *"\nmissed: run_once\n') });
     // A fire an hour ago, so that the fires since then count as missed.
-    await db.query(`INSERT INTO importer.schedule_fires (job_type, fire_at, instance, status) VALUES ('sch_twin', date_trunc('second', now()) - interval '1 hour', 'test', 'succeeded')`);
+    await db.query(
+      `INSERT INTO importer.schedule_fires (job_type, fire_at, instance, status, started_at)
+       VALUES ('sch_twin', date_trunc('second', now()) - interval '1 hour', 'test', 'succeeded', now() - interval '1 hour')`,
+    );
     const env = { DATABASE_URL: db.url };
     const a = startCli(['schedule', '--jobtypes', dir, '--data-dir', dataDir], { env });
     const b = startCli(['schedule', '--jobtypes', dir, '--data-dir', dataDir], { env });
@@ -205,5 +208,23 @@ describe('importer schedule', () => {
     expect(Number(runs[0]!.n)).toBeLessThanOrEqual(Number(fired[0]!.ran));
     const byInstance = await db.query<{ n: number }>(`SELECT count(DISTINCT instance)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_twin' AND instance <> 'test'`);
     expect(Number(byInstance[0]!.n)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not catch up when another instance claimed a fire in the last minute (it is running)', async () => {
+    const dir = await jobtypesDir({ 'peer.yaml': rt('sch_peer', 'schedule: "* * * * * *"\nmissed: run_once\n') });
+    // The last fire is an hour old, but another daemon claimed it 10 seconds ago: that daemon is up
+    // (or was until moments ago), so the time since then was not missed by every scheduler.
+    await db.query(
+      `INSERT INTO importer.schedule_fires (job_type, fire_at, instance, status, started_at)
+       VALUES ('sch_peer', date_trunc('second', now()) - interval '1 hour', 'peer', 'succeeded', now() - interval '10 seconds')`,
+    );
+    const d = startCli(['schedule', '--jobtypes', dir, '--data-dir', dataDir], { env: { DATABASE_URL: db.url } });
+    await waitFor(async () => {
+      const [r] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_peer' AND status = 'succeeded' AND instance <> 'peer'`);
+      return Number(r!.n) >= 2;
+    }, 'scheduled fires');
+    d.child.kill('SIGTERM');
+    await d.done;
+    expect(await db.query(`SELECT count(*)::int AS n FROM importer.schedule_fires WHERE job_type = 'sch_peer' AND reason = 'missed'`)).toEqual([{ n: '0' }]);
   });
 });
