@@ -14,6 +14,7 @@ import { formatProblem, loadJobTypes } from './jobtypes/load.js';
 import type { JobType } from './jobtypes/normalize.js';
 import type { MetricsSnapshot } from './pipeline/metrics.js';
 import type { Batch } from './pipeline/batcher.js';
+import { ParsePool } from './pipeline/parsePool.js';
 import type { SourceFile } from './source/discover.js';
 import { superviseAll } from './supervisor/supervisor.js';
 import { createPublisher, PROGRESS_CHANNEL } from './observability/publish.js';
@@ -45,9 +46,8 @@ export interface RunOptions {
   readonly onFileProgress?: (jobType: string, file: SourceFile, m: MetricsSnapshot) => void;
   readonly onFileEnd?: (jobType: string, report: FileReport) => void;
   /**
-   * Worker threads parsing one large file. On 2 cores the server's COPY needs one core and parsing
-   * in threads measured slower (docs/performance.md), so the default is 0 there.
-   * @default availableParallelism() - 2 with 4 or more cores, else 0
+   * Worker threads that parse and cast large files, one pool for the whole process.
+   * @default see DEFAULTS.parseThreads
    */
   readonly parseThreads?: number | undefined;
   /** Test hook, see PipelineSettings.beforeCommit. */
@@ -69,7 +69,17 @@ export interface RunReport {
   invalid: InvalidReport[];
 }
 
-export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2, parseThreads: os.availableParallelism() >= 4 ? os.availableParallelism() - 2 : 0 } as const;
+/**
+ * Parse threads by default: two on a 2- or 3-core machine (measured on 2 cores, 1M rows: 9.6 s
+ * against 12.6 s in the main thread; the main thread then mostly waits, docs/performance.md), and
+ * all cores but two (left to the main thread and the server) from 4 cores up.
+ */
+function defaultParseThreads(cores: number): number {
+  if (cores < 2) return 0;
+  return cores < 4 ? 2 : cores - 2;
+}
+
+export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2, parseThreads: defaultParseThreads(os.availableParallelism()) } as const;
 
 /** Selects job types by name; unknown names are a usage error with a suggestion. */
 export function selectJobTypes(valid: readonly JobType[], invalidNames: readonly string[], only: readonly string[] | undefined): JobType[] {
@@ -119,6 +129,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   logger.info(`database: ${db.display}`);
   const budget = new ConnectionBudget({ connectionString: db.url, max: maxConnections, logger });
   const ledger = new Ledger(budget, logger);
+  const parsePool = new ParsePool(opts.parseThreads ?? DEFAULTS.parseThreads);
   const retry = { ...DEFAULT_RETRY, deadlineMs: opts.retryDeadlineMs ?? DEFAULT_RETRY.deadlineMs };
   const signal = opts.signal ?? new AbortController().signal;
   let runId: number | null = null;
@@ -146,7 +157,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
           bufferBatches: DEFAULTS.bufferBatches,
           consumers: DEFAULTS.consumers,
           overrides: { bufferBatches: opts.bufferBatches, consumers: opts.consumers },
-          parseThreads: opts.parseThreads ?? DEFAULTS.parseThreads,
+          parsePool,
           retry,
           beforeCommit: opts.beforeCommit,
         },
@@ -173,6 +184,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     return { run_id: runId, status, database: db.display, seconds: (performance.now() - started) / 1000, jobs, invalid: wantedInvalid };
   } finally {
     removeCrashHook();
+    await parsePool.close();
     await ledger.close().catch(() => undefined);
     await budget.end().catch(() => undefined);
     await db.close();

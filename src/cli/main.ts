@@ -20,7 +20,7 @@ import { dryRun } from '../validate.js';
 import { nextFire, Scheduler } from '../supervisor/scheduler.js';
 import { createProgress } from '../observability/progress.js';
 import { runCrashHooks } from '../observability/crash.js';
-import { startDashboard, type Dashboard } from '../dashboard/server.js';
+import type { Dashboard } from '../dashboard/server.js';
 import { runIsolated } from '../supervisor/isolated.js';
 import { history, status } from './history.js';
 import { renderDefinition, sniff } from '../jobtypes/scaffold.js';
@@ -180,7 +180,7 @@ export function buildProgram(): Command {
       .option('--consumers <n>', `parallel COPY streams per file (default: pipeline.consumers, else ${DEFAULTS.consumers})`, positiveInt('--consumers'))
       .option('--retry-deadline <seconds>', 'how long transient database errors are retried', positiveInt('--retry-deadline'), 300)
       .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long in-flight batches may take before the process exits anyway', positiveInt('--shutdown-timeout'), 30)
-      .option('--parse-threads <n>', `worker threads parsing a large file (0: in the main thread; default ${DEFAULTS.parseThreads})`, (v: string) => {
+      .option('--parse-threads <n>', `one pool of threads for the process that parse and cast files over 4 MiB (0: all in the main thread; default ${DEFAULTS.parseThreads} here)`, (v: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0) throw new ImporterError('USAGE', `--parse-threads expects a whole number from 0 upwards, got "${v}"`);
         return n;
@@ -458,6 +458,7 @@ Examples:
       await withDatabase(o, logger, async (database) => {
         let dashboard: Dashboard | undefined;
         if (o.dashboard) {
+          const { startDashboard } = await import('../dashboard/server.js');
           dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined, logger });
         }
         const scheduler = new Scheduler({
@@ -504,6 +505,8 @@ Examples:
     .action(async (o: CommonOptions & { host: string; port: number }) => {
       const logger = loggerFor(o);
       await withDatabase(o, logger, async (database) => {
+        // Loaded on demand: the dashboard (and prom-client) costs memory that `run` does not need.
+        const { startDashboard } = await import('../dashboard/server.js');
         const dashboard = await startDashboard({
           host: o.host,
           port: o.port,

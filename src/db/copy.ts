@@ -23,10 +23,11 @@ export interface BatchTarget {
   readonly runId: number;
 }
 
-async function copyText(client: pg.ClientBase, sql: string, data: string | Buffer): Promise<void> {
-  if (data.length === 0) return;
+async function copyText(client: pg.ClientBase, sql: string, data: string | readonly Uint8Array[]): Promise<void> {
+  const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data.filter((d) => d.byteLength > 0);
+  if (parts.length === 0) return;
   const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from([typeof data === 'string' ? Buffer.from(data, 'utf8') : data]), stream);
+  await pipeline(Readable.from(parts), stream);
 }
 
 function encodeRejects(t: BatchTarget, rejects: readonly Reject[]): string {

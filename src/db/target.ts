@@ -92,9 +92,13 @@ export async function moveStagedRows(
     const updated = rows[0]!.updated;
     return { inserted, updated, duplicates: stagedRows - inserted - updated };
   }
-  const conflict = key.length > 0 ? ` ON CONFLICT (${key.join(', ')}) DO NOTHING` : '';
+  // With a key, file order decides which of two rows with the same key is kept (the first), so the
+  // rows go in by record index. Without one, the sort would only set the physical order of the heap
+  // (no query can rely on it; _source_line records the order), and it cost more than the insert itself
+  // (1M rows: 2.1 s against 0.95 s).
+  const conflict = key.length > 0 ? ` ORDER BY _rec ON CONFLICT (${key.join(', ')}) DO NOTHING` : '';
   const res = await client.query(
-    `INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging} ORDER BY _rec${conflict}`,
+    `INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging}${conflict}`,
     params,
   );
   const inserted = res.rowCount ?? 0;

@@ -3,8 +3,9 @@
  * (rows, MB, percent of bytes read, rows/s, ETA, rejects). Without a TTY (cron, CI): a plain log
  * line per active file every `intervalMs`, and never a terminal control code.
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import type { MetricsSnapshot } from '../pipeline/metrics.js';
 import type { SourceFile } from '../source/discover.js';
@@ -43,7 +44,9 @@ export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?
   const active = new Map<string, Active>();
   const key = (jobType: string, file: string) => `${jobType}\0${file}`;
   if (opts.tty) {
-    const multi = new cliProgress.MultiBar(
+    // Loaded only for a terminal: cron and CI runs do without it.
+    const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+    const multi = new bars.MultiBar(
       {
         stream: process.stderr,
         format: '{jobType} {file} [{bar}] {percentage}% | {rows} rows | {mb}/{size} MB | {rate} rows/s | ETA {eta}s | rejects {rejects}',
@@ -54,7 +57,7 @@ export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?
         etaBuffer: 50,
         fps: 5,
       },
-      cliProgress.Presets.shades_classic,
+      bars.Presets.shades_classic,
     );
     const payload = (a: Active) => {
       const f = figures(a);

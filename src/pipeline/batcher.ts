@@ -22,8 +22,8 @@ export interface Batch {
   readonly recordCount: number;
   /** Rows in `data`. */
   readonly rows: number;
-  /** COPY text (UTF-8), one line per row. */
-  readonly data: Buffer;
+  /** COPY text (UTF-8), one line per row, in one or more parts (worker threads deliver parts). */
+  readonly data: readonly Uint8Array[];
   readonly rejects: readonly Reject[];
   /** Physical line of the last record, and byte offset just after it. */
   readonly lastLine: number;
@@ -90,7 +90,7 @@ export class Batcher {
       firstRecord: this.first,
       recordCount: this.count,
       rows: this.rows,
-      data: this.data.take(Math.min(this.data.length, this.maxBytes + 64 * 1024)),
+      data: [this.data.take(Math.min(this.data.length, this.maxBytes + 64 * 1024))],
       rejects: this.rejects,
       lastLine: this.lastLine,
       endOffset: this.endOffset,

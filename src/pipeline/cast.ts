@@ -88,6 +88,51 @@ function validParts(p: DateParts): boolean {
   );
 }
 
+const ZERO = 48;
+/** Two ASCII digits at `i` as a number, or -1. */
+function d2(v: string, i: number): number {
+  const a = v.charCodeAt(i) - ZERO;
+  const b = v.charCodeAt(i + 1) - ZERO;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The common case without regular expressions or allocation: `YYYY-MM-DD` at the start of `v`.
+ * Returns false when `v` does not start that way (the caller falls back to the full parser) or the
+ * date does not exist.
+ */
+function fastDate(v: string): boolean {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return false;
+  const c = d2(v, 0);
+  const y2 = d2(v, 2);
+  const mo = d2(v, 5);
+  const d = d2(v, 8);
+  if (c < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1) return false;
+  const y = c * 100 + y2;
+  return y >= 1 && d <= daysInMonth(y, mo);
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS` (a space, no fraction) followed by nothing, Z, or an offset ±HH or ±HH:MM:
+ * the form most exports write, already what PostgreSQL reads. Returns the length of the offset part
+ * (0 for none), or -1 when `v` is not exactly of this form (the caller uses the full parser).
+ */
+function fastTimestamp(v: string): number {
+  const n = v.length;
+  if (n < 19 || v.charCodeAt(10) !== 32 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58 || !fastDate(v)) return -1;
+  const h = d2(v, 11);
+  const mi = d2(v, 14);
+  const s = d2(v, 17);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return -1;
+  if (n === 19) return 0;
+  const sign = v.charCodeAt(19);
+  if (n === 20) return sign === 90 || sign === 122 ? 1 : -1; // Z or z
+  if (sign !== 43 && sign !== 45) return -1; // + or -
+  if (d2(v, 20) < 0) return -1;
+  if (n === 22) return 3;
+  return n === 25 && v.charCodeAt(22) === 58 && d2(v, 23) >= 0 ? 6 : -1;
+}
+
 function parseIso(v: string): DateParts | undefined {
   const m = ISO_TS.exec(v);
   if (!m) return undefined;
@@ -214,8 +259,11 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
     case 'bigint': {
       const type = col.type;
       const invalid = bad('CAST_INVALID_INTEGER', `a valid ${type}`);
+      // Digits only, and fewer of them than the type's maximum has: valid and in range whatever they are.
+      const safeDigits = INT_LIMITS[type][0].length - 1;
       return (raw) => {
         const v = col.thousands ? raw.split(col.thousands).join('') : raw;
+        if (v.length <= safeDigits && allDigits(v)) return v;
         if (!INTEGER.test(v)) return invalid(raw);
         if (!inIntRange(v, type)) {
           return new CastFailure('CAST_OUT_OF_RANGE', `column "${col.name}": ${truncate(raw)} is out of range for ${type}`);
@@ -256,7 +304,9 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
     case 'date': {
       const parse = col.format ? compileFormat(col.format) : (v: string) => (ISO_DATE.test(v) ? parseIso(v) : undefined);
       const expected = col.format ? `a date in the format ${col.format}` : 'an ISO 8601 date (YYYY-MM-DD)';
+      const iso = !col.format;
       return (v) => {
+        if (iso && v.length === 10 && fastDate(v)) return v;
         const p = parse(v);
         if (!p || !validParts(p)) return new CastFailure('CAST_INVALID_DATE', `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${expected}`);
         return `${pad(p.y, 4)}-${pad(p.mo, 2)}-${pad(p.d, 2)}`;
@@ -267,7 +317,15 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
       const withZone = col.type === 'timestamptz';
       const parse = col.format ? compileFormat(col.format) : parseIso;
       const expected = col.format ? `a timestamp in the format ${col.format}` : 'an ISO 8601 timestamp';
+      const iso = !col.format;
+      const zoneSuffix = ctx.timezone ? ` ${ctx.timezone}` : '';
       return (v) => {
+        if (iso) {
+          // Same output as formatTimestamp below, without parsing into parts.
+          const offset = fastTimestamp(v);
+          if (offset === 0) return withZone ? v + zoneSuffix : v;
+          if (offset > 0) return !withZone ? v.slice(0, 19) : offset === 1 ? v.slice(0, 19) + '+00' : v;
+        }
         const p = parse(v);
         if (!p || !validParts(p)) {
           return new CastFailure('CAST_INVALID_TIMESTAMP', `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${expected}`);
@@ -276,7 +334,7 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
       };
     }
     case 'uuid':
-      return (v) => (UUID.test(v) ? v : bad('CAST_INVALID_UUID', 'a UUID')(v));
+      return (v) => (isCanonicalUuid(v) || UUID.test(v) ? v : bad('CAST_INVALID_UUID', 'a UUID')(v));
     case 'json':
     case 'jsonb':
       return (v) => {
@@ -291,6 +349,27 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
         return v;
       };
   }
+}
+
+function allDigits(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** 8-4-4-4-12 hex digits with hyphens, either case: the form nearly every export writes. */
+function isCanonicalUuid(v: string): boolean {
+  if (v.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
 }
 
 function truncate(v: string): string {

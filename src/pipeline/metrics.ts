@@ -20,6 +20,8 @@ export class PipelineMetrics {
     copyMs: 0,
     retries: 0,
   };
+  /** Parse threads (0: the file parsed in the main thread), pieces sent to them, and time the producer waited for their results. */
+  readonly parse = { threads: 0, pieces: 0, waitMs: 0 };
   /** Filled in by the topology from its buffer. */
   buffer = { capacity: 0, size: 0, highWater: 0, producerWaitMs: 0, consumerWaitMs: 0 };
 
@@ -31,6 +33,7 @@ export class PipelineMetrics {
       bytesTotal: this.bytesTotal,
       producer: { ...this.producer },
       cast: { ...this.cast },
+      parse: { ...this.parse },
       batcher: { ...this.batcher },
       consumers: { ...this.consumers },
       buffer: { ...this.buffer },

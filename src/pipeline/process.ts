@@ -35,16 +35,26 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
     message,
   });
 
+  // Only text and JSON values can hold a tab, newline or backslash; every other type's caster
+  // returns digits, dates, hex and the like, which COPY takes as they are.
+  const escapes = jt.columns.map((c) => c.type === 'text' || c.type === 'json' || c.type === 'jsonb');
+  const largeField = maxField / 4;
+  // One probe for every field (instead of a closure per field): asked only for empty text values.
+  let probeRaw: RawRecord | undefined;
+  let probeIndex = 0;
+  const quotedEmpty = (): boolean => probeRaw!.hasQuotePair() && isQuotedEmptyField(probeRaw!.text(), probeIndex, delimiter, quote);
+
   return (fields, line, offset, raw) => {
     // A blank line in a multi-column file is not a record.
     if (fields.length === 1 && fields[0] === '' && mapping.width > 1) return null;
     if (fields.length !== mapping.width) {
       return reject(line, offset, raw, null, 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', `expected ${mapping.width} fields, found ${fields.length}`);
     }
+    probeRaw = raw;
     for (let i = 0; i < nCols; i++) {
       const idx = mapping.indexes[i]!;
       const v = idx < 0 ? undefined : fields[idx];
-      if (v !== undefined && v.length > maxField / 4 && Buffer.byteLength(v) > maxField) {
+      if (v !== undefined && v.length > largeField && Buffer.byteLength(v) > maxField) {
         const name = jt.columns[i]!.name;
         return reject(line, offset, raw, name, 'FIELD_TOO_LARGE', `column "${name}": the field has more than ${maxField} bytes (csv.max_field_bytes)`);
       }
@@ -52,12 +62,16 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
         const name = jt.columns[i]!.name;
         return reject(line, offset, raw, name, 'INVALID_UTF8', `column "${name}": the record is not valid UTF-8 (set csv.encoding if the file uses another charset)`);
       }
-      const out = casters[i]!(v, () => raw.hasQuotePair() && isQuotedEmptyField(raw.text(), idx, delimiter, quote));
+      probeIndex = idx;
+      const out = casters[i]!(v, quotedEmpty);
       if (out instanceof CastFailure) return reject(line, offset, raw, jt.columns[i]!.name, out.code, out.message);
       values[i] = out;
     }
     let row = `${offset}\t${line}`;
-    for (let i = 0; i < nCols; i++) row += '\t' + encodeValue(values[i] as string | null);
+    for (let i = 0; i < nCols; i++) {
+      const v = values[i] as string | null;
+      row += v === null ? '\t\\N' : escapes[i] ? '\t' + encodeValue(v) : '\t' + v;
+    }
     return row + '\n';
   };
 }

@@ -41,14 +41,31 @@ export function thresholdMessage(jt: JobType, file: string, rejected: number, to
 }
 
 /**
+ * Counts a file's rejects (stage metrics, rejects by reason) and stops the file at the first one
+ * past a count threshold, rejects of committed ranges (a resumed file) included. Shared by both
+ * producers, so a file stops at the same record with or without parse threads.
+ */
+export function rejectCounter(input: ProduceInput): (r: Reject) => void {
+  const { jobType: jt, file, metrics, rejectsByCode } = input;
+  let total = input.committed.reduce((s, c) => s + c.rejects, 0);
+  return (r) => {
+    total++;
+    metrics.cast.rejected++;
+    rejectsByCode[r.code] = (rejectsByCode[r.code] ?? 0) + 1;
+    if (input.stopAtThreshold !== false && jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
+      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file.path, total, undefined, rejectsByCode), { file: file.path, line: r.line });
+    }
+  };
+}
+
+/**
  * The producer with its synchronous stages (header → cast → encode → batcher). It reads the next
  * chunk only after `put` accepted the batches of the previous one: `put` is where demand arrives.
  * Returns the number of data records in the file. Throws an ImporterError (with `context.line`)
  * when the file itself is unusable.
  */
 export async function produce(input: ProduceInput): Promise<number> {
-  const { jobType: jt, file, logger, metrics, rejectsByCode, warnings } = input;
-  const previousRejects = input.committed.reduce((s, r) => s + r.rejects, 0);
+  const { jobType: jt, file, logger, metrics, warnings } = input;
   const source = openSource(file.path, { gzip: file.gzip, encoding: jt.csv.encoding });
   const parser = new RecordParser({
     delimiter: jt.csv.delimiter,
@@ -61,7 +78,6 @@ export async function produce(input: ProduceInput): Promise<number> {
   let skipAt = 0;
   let mapping: HeaderMapping | undefined = jt.csv.header ? undefined : mapHeader(jt, undefined, file.path);
   let recordIndex = 0;
-  let rejectedHere = 0;
   const ready: Batch[] = [];
   const fault = faultFor(jt.name);
   const throwAt = fault?.kind === 'throw-on-record' ? fault.record - 1 : -1;
@@ -73,17 +89,10 @@ export async function produce(input: ProduceInput): Promise<number> {
       ready.push(b);
     }
   };
+  const countReject = rejectCounter(input);
   const reject = (index: number, endOffset: number, r: Reject) => {
     batcher.addReject(index, endOffset, r);
-    rejectedHere++;
-    metrics.cast.rejected++;
-    rejectsByCode[r.code] = (rejectsByCode[r.code] ?? 0) + 1;
-    if (input.stopAtThreshold !== false && jt.maxRejects.kind === 'count' && previousRejects + rejectedHere > jt.maxRejects.value) {
-      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file.path, previousRejects + rejectedHere, undefined, rejectsByCode), {
-        file: file.path,
-        line: r.line,
-      });
-    }
+    countReject(r);
   };
 
   let process: ReturnType<typeof compileProcessor> | undefined = mapping ? compileProcessor(jt, mapping) : undefined;

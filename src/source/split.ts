@@ -102,15 +102,20 @@ export class PieceSplitter {
   }
 }
 
-/** Index of the last LF (or lone CR) in [from, to), or -1. A CR at `to - 1` may precede an LF: not a boundary yet. */
+/**
+ * Index of the last LF (or lone CR) in [from, to), or -1. A CR at `to - 1` may precede an LF: not a
+ * boundary yet. The search runs on a view of [from, to): `lastIndexOf` on the whole buffer would
+ * scan back to its start whenever the range has no CR (most files have none), once per quoted field.
+ */
 function lastBreak(buf: Buffer, from: number, to: number): number {
   if (to <= from) return -1;
-  const lf = buf.lastIndexOf(LF, to - 1);
-  const lfOk = lf >= from ? lf : -1;
-  let cr = buf.lastIndexOf(CR, to - 1);
-  while (cr >= from && cr + 1 < buf.length && buf[cr + 1] === LF) cr = cr > from ? buf.lastIndexOf(CR, cr - 1) : -1;
-  const crOk = cr >= from && cr + 1 < buf.length ? cr : -1;
-  return Math.max(lfOk, crOk);
+  const view = buf.subarray(from, to);
+  const lf = view.lastIndexOf(LF);
+  let cr = view.lastIndexOf(CR);
+  while (cr >= 0 && from + cr + 1 < buf.length && buf[from + cr + 1] === LF) cr = cr > 0 ? view.lastIndexOf(CR, cr - 1) : -1;
+  const crOk = cr >= 0 && from + cr + 1 < buf.length ? cr : -1;
+  const last = Math.max(lf, crOk);
+  return last < 0 ? -1 : from + last;
 }
 
 export function countLineBreaks(buf: Buffer): number {

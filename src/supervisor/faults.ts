@@ -6,10 +6,11 @@
  *   IMPORTER_FAULT=orders:abort            the process aborts when the worker starts
  *   IMPORTER_FAULT=orders:throw-on-record:5  processing throws on the 5th record of each file
  *   IMPORTER_FAULT=orders:uncaught         an exception escapes every handler (global crash capture)
+ *   IMPORTER_FAULT=orders:thread-exit      a parse thread exits when it gets a piece of an orders file
  */
 export interface Fault {
   readonly jobType: string;
-  readonly kind: 'throw' | 'exit' | 'abort' | 'throw-on-record' | 'uncaught';
+  readonly kind: 'throw' | 'exit' | 'abort' | 'throw-on-record' | 'uncaught' | 'thread-exit';
   readonly record: number;
 }
 
@@ -19,7 +20,7 @@ export function faultFor(jobType: string, env: NodeJS.ProcessEnv = process.env):
   for (const part of spec.split(',')) {
     const [name, kind, arg] = part.split(':');
     if (name !== jobType) continue;
-    if (kind === 'throw' || kind === 'exit' || kind === 'abort' || kind === 'throw-on-record' || kind === 'uncaught') {
+    if (kind === 'throw' || kind === 'exit' || kind === 'abort' || kind === 'throw-on-record' || kind === 'uncaught' || kind === 'thread-exit') {
       return { jobType: name, kind, record: Number(arg ?? 1) };
     }
   }

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJobType, generatedRow, writeGeneratedCsv } from '../../bench/generate.js';
 import { run } from '../../src/importer.js';
+import { PIECE_BYTES } from '../../src/pipeline/parallelProducer.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, tempDir } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -96,10 +97,151 @@ describe('parsing in worker threads', () => {
   });
 });
 
-describe('back-pressure', () => {
-  it('stops reading while slow consumers have not asked for more', async () => {
+describe('one parse-thread pool for the process', () => {
+  it('serves files of several job types at once, each with its own header mapping', async () => {
+    const { GENERATED_HEADER } = await import('../../bench/generate.js');
+    const { writeFile } = await import('node:fs/promises');
+    const rows = 40000; // ~6.6 MB per file: over the 4 MiB at which files go to the threads
+    const names = GENERATED_HEADER.split(',');
+    const csv = (v: string | boolean | null) => {
+      const t = v === null ? '' : typeof v === 'boolean' ? String(v) : v;
+      return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+    };
+    const defs: Record<string, string> = {};
+    // Three orders of the same columns: the threads must apply each file's own mapping.
+    const orders = [names, [...names].reverse(), [...names.slice(6), ...names.slice(0, 6)]];
+    for (const [k, order] of orders.entries()) {
+      const src = await tempDir('importer-src-');
+      const lines = [order.join(',')];
+      for (let i = 1; i <= rows; i++) {
+        const g = generatedRow(i) as unknown as Record<string, string | boolean | null>;
+        lines.push(order.map((n) => csv(g[n]!)).join(','));
+      }
+      await writeFile(path.join(src, 'data.csv'), lines.join('\n') + '\n');
+      defs[`pool_${k}.yaml`] = generatedJobType({ name: `pool_${k}`, dir: src, table: `pool_${k}`, batchRows: 2500 });
+    }
+    const dir = await jobtypesDir(defs);
+    const report = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, jobs: 3, parseThreads: 2, maxConnections: 7, logger: silentLogger() });
+    expect(report.status).toBe('succeeded');
+    for (const k of [0, 1, 2]) {
+      expect(report.jobs.find((j) => j.name === `pool_${k}`)!.files[0]).toMatchObject({ status: 'loaded', rows_loaded: rows, rows_rejected: 0 });
+      await expectExactRows(`pool_${k}`, rows);
+    }
+  });
+});
+
+describe('a parse thread that dies', () => {
+  it('fails only the file whose piece killed it; another file sharing the pool loads whole', async () => {
+    const dirs: Record<string, string> = {};
+    for (const name of ['thread_ok', 'thread_dies']) {
+      const src = await tempDir('importer-src-');
+      await writeGeneratedCsv(path.join(src, 'data.csv'), 40000); // over 4 MiB: parsed in the pool
+      dirs[`${name}.yaml`] = generatedJobType({ name, dir: src, table: name, batchRows: 2500 });
+    }
+    const dir = await jobtypesDir(dirs);
+    process.env.IMPORTER_FAULT = 'thread_dies:thread-exit';
+    let report;
+    try {
+      report = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, jobs: 2, parseThreads: 2, maxConnections: 5, logger: silentLogger() });
+    } finally {
+      delete process.env.IMPORTER_FAULT;
+    }
+    const file = (name: string) => report.jobs.find((j) => j.name === name)!.files[0]!;
+    expect(file('thread_ok')).toMatchObject({ status: 'loaded', rows_loaded: 40000 });
+    await expectExactRows('thread_ok', 40000);
+    expect(file('thread_dies')).toMatchObject({ status: 'failed', error: { code: 'PARSE_THREAD_FAILED' } });
+    expect(file('thread_dies').error!.message).toMatch(/data\.csv: the parse thread died \(exit code 3\) while parsing the records from line \d+/);
+    // Nothing of the failed file is in its table, and the next run (without the fault) loads it.
+    expect(await db.query('SELECT 1 FROM thread_dies LIMIT 1')).toHaveLength(0);
+    const again = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, jobs: 2, parseThreads: 2, maxConnections: 5, logger: silentLogger() });
+    expect(again.jobs.find((j) => j.name === 'thread_dies')!.files[0]).toMatchObject({ status: 'loaded', rows_loaded: 40000 });
+    await expectExactRows('thread_dies', 40000);
+  });
+});
+
+describe('resuming with parse threads', () => {
+  it('skips the committed records and their rejects, and loads the rest exactly once', async () => {
     const src = await tempDir('importer-src-');
-    const rows = 60_000;
+    const { generatedLine, GENERATED_HEADER } = await import('../../bench/generate.js');
+    const lines = [GENERATED_HEADER];
+    const bad = new Set<number>();
+    for (let i = 1; i <= 40000; i++) {
+      if (i % 997 === 0) bad.add(i);
+      lines.push(bad.has(i) ? generatedLine(i).replace(/^(\d+),/, '$1x,') : generatedLine(i));
+    }
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(src, 'data.csv'), lines.join('\n') + '\n');
+    const dir = await jobtypesDir({ 'resume_threads.yaml': generatedJobType({ name: 'resume_threads', dir: src, table: 'resume_threads', batchRows: 1000, extra: 'errors: { max_rejects: 100 }\n' }) });
+    // First run: stopped (as by SIGTERM) after a few batches committed.
+    const stop = new AbortController();
+    let commits = 0;
+    const first = await run({
+      jobtypesDir: dir, databaseUrl: db.url, dataDir, parseThreads: 2, consumers: 1, logger: silentLogger(), signal: stop.signal,
+      beforeCommit: async () => {
+        if (++commits === 7) stop.abort();
+      },
+    });
+    expect(first.jobs[0]!.files[0]).toMatchObject({ status: 'interrupted' });
+    const [{ n: committed }] = await db.query<{ n: string }>(
+      `SELECT sum(c.record_count) AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = 'resume_threads'`,
+    ) as [{ n: string }];
+    expect(Number(committed)).toBeGreaterThan(0);
+    expect(Number(committed)).toBeLessThan(40000);
+    // Second run: resumes in the threads and loads the rest.
+    const second = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, parseThreads: 2, logger: silentLogger() });
+    expect(second.jobs[0]!.files[0]).toMatchObject({ status: 'loaded', resumed: true, rows_loaded: 40000 - bad.size, rows_rejected: bad.size });
+    const got = await db.query<{ id: string }>('SELECT id FROM resume_threads ORDER BY id');
+    expect(got.map((r) => Number(r.id))).toEqual(Array.from({ length: 40000 }, (_v, k) => k + 1).filter((i) => !bad.has(i)));
+    const rejects = await db.query<{ line: string }>(`SELECT line FROM importer.rejects WHERE job_type = 'resume_threads' ORDER BY line`);
+    // Record i starts on line i + 1, plus one line for every earlier record whose note has an
+    // embedded newline (every 50th, except where the note is empty: every 7th).
+    const lineOf = (i: number) => i + 1 + Array.from({ length: i - 1 }, (_v, k) => k + 1).filter((j) => j % 50 === 0 && j % 7 !== 0).length;
+    expect(rejects.map((r) => Number(r.line))).toEqual([...bad].map(lineOf));
+  });
+});
+
+describe('batches with parse threads', () => {
+  // Threads parse whole pieces (512 KiB), but batches must still hold at most batch.rows records and
+  // about batch.bytes bytes: the checkpoints (the transactions) must be the same as without threads.
+  for (const [label, batch] of [
+    ['batch.rows 700', '  bytes: 8388608\n'],
+    ['batch.bytes 50000', '  bytes: 50000\n'],
+  ] as const) {
+    it(`cuts the same batches as the main thread: ${label}`, async () => {
+      const src = await tempDir('importer-src-');
+      const { generatedLine, GENERATED_HEADER } = await import('../../bench/generate.js');
+      const lines = [GENERATED_HEADER];
+      for (let i = 1; i <= 40000; i++) lines.push(i % 3001 === 0 ? generatedLine(i).replace(/^(\d+),/, '$1x,') : generatedLine(i));
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(path.join(src, 'data.csv'), lines.join('\n') + '\n');
+      const checkpoints: unknown[] = [];
+      for (const threads of [0, 2]) {
+        const name = `cuts_${label.replace(/\W+/g, '_')}_${threads}`;
+        const rows = batch.includes('50000') ? 100000 : 700;
+        const def = generatedJobType({ name, dir: src, table: name, batchRows: rows, extra: batch + 'errors: { max_rejects: 100 }\n' });
+        const dir = await jobtypesDir({ [`${name}.yaml`]: def });
+        const report = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, parseThreads: threads, logger: silentLogger() });
+        expect(report.jobs[0]!.files[0]).toMatchObject({ status: 'loaded', rows_loaded: 40000 - 13, rows_rejected: 13 });
+        const cps = await db.query<{ first_record: string; record_count: number; rows: number; rejects: number; last_line: string; end_offset: string }>(
+          `SELECT c.first_record, c.record_count, c.rows, c.rejects, c.last_line, c.end_offset
+             FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = $1 ORDER BY c.first_record`,
+          [name],
+        );
+        expect(cps.length).toBeGreaterThan(10);
+        for (const c of cps) expect(Number(c.record_count)).toBeLessThanOrEqual(rows);
+        checkpoints.push(cps);
+      }
+      expect(checkpoints[1]).toEqual(checkpoints[0]);
+    });
+  }
+});
+
+describe('back-pressure', () => {
+  for (const threads of [0, 2]) {
+  it(`stops reading while slow consumers have not asked for more (parse threads: ${threads})`, async () => {
+    const src = await tempDir('importer-src-');
+    // Big enough that the bound below is a small part of it (pieces of parse threads are large).
+    const rows = threads > 0 ? 120_000 : 60_000;
     const fileBytes = await writeGeneratedCsv(path.join(src, 'big.csv'), rows);
     const dir = await jobtypesDir({ 'slow.yaml': generatedJobType({ name: 'slow', dir: src, table: 'slow', batchRows: 1000 }) });
     const buffer = 2;
@@ -115,6 +257,7 @@ describe('back-pressure', () => {
       dataDir,
       bufferBatches: buffer,
       consumers,
+      parseThreads: threads,
       logger: silentLogger(),
       // A deliberately slow consumer: every commit waits 40 ms first.
       beforeCommit: async (batch) => {
@@ -131,13 +274,15 @@ describe('back-pressure', () => {
     expect(report.status).toBe('succeeded');
     expect(report.jobs[0]!.files[0]).toMatchObject({ rows_loaded: rows });
     // What was read but not yet taken by a consumer: the buffer, the batch being built, the batch
-    // waiting in put(), and the read streams' own buffers (256 KiB file chunks).
-    const bound = (buffer + consumers + 2) * maxBatchBytes + 1024 * 1024;
+    // waiting in put(), and the read streams' own buffers (256 KiB file chunks); with parse threads
+    // also the pieces in flight (two per thread) and the one being cut.
+    const bound = (buffer + consumers + 2) * maxBatchBytes + 1024 * 1024 + (threads > 0 ? (2 * threads + 1) * PIECE_BYTES : 0);
     expect(samples).toBeGreaterThan(10);
     expect(fileBytes).toBeGreaterThan(4 * bound);
     expect(worstLead).toBeLessThanOrEqual(bound);
     expect(worstLead).toBeGreaterThan(0);
   });
+  }
 });
 
 describe('one connection budget', () => {

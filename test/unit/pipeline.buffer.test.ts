@@ -44,7 +44,7 @@ describe('Batcher', () => {
     expect(b.full).toBe(true);
     const batch = b.cut()!;
     expect(batch).toMatchObject({ seq: 0, firstRecord: 0, recordCount: 2, rows: 1 });
-    expect(batch.data.toString()).toBe('a\n');
+    expect(Buffer.concat(batch.data).toString()).toBe('a\n');
     expect(batch.rejects).toHaveLength(1);
     expect(b.continues(5)).toBe(true);
     b.addRow(5, 7, 40, 'b\n');

@@ -79,4 +79,50 @@ describe('cast', () => {
     expect(code(cast(col('json'), '{"a":'))).toBe('CAST_INVALID_JSON');
     expect(code(cast(col('jsonb'), '"\\u0000"'))).toBe('CAST_INVALID_JSON');
   });
+
+  // The common forms take allocation-free fast paths; these pin that they agree with the general
+  // parser on every edge (each expectation was what the general parser gave before the fast paths).
+  it('fast paths: canonical timestamps, dates, integers and UUIDs give the same results as before', () => {
+    const tz = 'Europe/Paris';
+    const ts: Array<[string, string, string, string]> = [
+      // input, timestamptz without a job zone, timestamptz with one, timestamp
+      ['2026-03-04 05:06:07', '2026-03-04 05:06:07', '2026-03-04 05:06:07 Europe/Paris', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07+00', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07-05', '2026-03-04 05:06:07-05', '2026-03-04 05:06:07-05', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07+05:30', '2026-03-04 05:06:07+05:30', '2026-03-04 05:06:07+05:30', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07Z', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07z', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07+00', '2026-03-04 05:06:07'],
+      ['2024-02-29 23:59:59', '2024-02-29 23:59:59', '2024-02-29 23:59:59 Europe/Paris', '2024-02-29 23:59:59'],
+      // Not canonical: the general parser normalizes them.
+      ['2026-3-4 5:06:07', '2026-03-04 05:06:07', '2026-03-04 05:06:07 Europe/Paris', '2026-03-04 05:06:07'],
+      ['2026-03-04 05:06:07 +0530', '2026-03-04 05:06:07+0530', '2026-03-04 05:06:07+0530', '2026-03-04 05:06:07'],
+    ];
+    for (const [v, tzless, zoned, plain] of ts) {
+      expect(cast(col('timestamptz'), v), v).toBe(tzless);
+      expect(cast(col('timestamptz'), v, false, tz), v).toBe(zoned);
+      expect(cast(col('timestamp'), v), v).toBe(plain);
+    }
+    for (const v of ['2023-02-29 00:00:00', '2026-13-01 00:00:00', '2026-00-10 00:00:00', '2026-01-32 00:00:00', '2026-01-01 24:00:00',
+      '2026-01-01 23:60:00', '2026-01-01 23:59:60', '0000-01-01 00:00:00', '2026-01-01 00:00:00+', '2026-01-01 00:00:00+1',
+      '2026-01-01 00:00:00+01:0', '2026-01-01 00:00:00X', '2026-0a-01 00:00:00', '2026/01/01 00:00:00']) {
+      expect(code(cast(col('timestamptz'), v)), v).toBe('CAST_INVALID_TIMESTAMP');
+    }
+    expect(cast(col('date'), '1999-12-31')).toBe('1999-12-31');
+    expect(cast(col('date'), '2026-1-5')).toBe('2026-01-05');
+    for (const v of ['2026-02-30', '2026-00-01', '2026-12-00', '0000-01-01', '2026-1a-01', '2026_01_01']) {
+      expect(code(cast(col('date'), v)), v).toBe('CAST_INVALID_DATE');
+    }
+    expect(cast(col('integer'), '007')).toBe('007');
+    expect(cast(col('integer'), '999999999')).toBe('999999999');
+    expect(cast(col('integer'), '2147483647')).toBe('2147483647');
+    expect(code(cast(col('integer'), '9999999999'))).toBe('CAST_OUT_OF_RANGE');
+    expect(cast(col('smallint'), '9999')).toBe('9999');
+    expect(code(cast(col('smallint'), '99999'))).toBe('CAST_OUT_OF_RANGE');
+    expect(code(cast(col('integer'), '12a'))).toBe('CAST_INVALID_INTEGER');
+    expect(cast(col('uuid'), 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')).toBe('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+    expect(cast(col('uuid'), '{a0eebc999c0b4ef8bb6d6bb9bd380a11}')).toBe('{a0eebc999c0b4ef8bb6d6bb9bd380a11}');
+    for (const v of ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g', 'a0eebc99-9c0b-4ef8-bb6d_6bb9bd380a11', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1']) {
+      expect(code(cast(col('uuid'), v)), v).toBe('CAST_INVALID_UUID');
+    }
+  });
 });

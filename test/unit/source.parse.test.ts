@@ -28,4 +28,34 @@ describe('RecordParser', () => {
   it('reports an unclosed quote with the line where the record starts', () => {
     expect(() => parse('a,b\n1,2\n3,"open\n4,5\n')).toThrow(expect.objectContaining({ code: 'CSV_QUOTE_NOT_CLOSED', context: { line: 3, offset: 8 } }));
   });
+
+  it('counts a lone CR that comes after many LF-only records in the same chunk', () => {
+    // The parser remembers where the next CR is; a CR far into the chunk must still be found.
+    const rows = Array.from({ length: 500 }, (_v, i) => `${i},x`).join('\n');
+    const text = `a,b\n${rows}\rlate,y\n"q\r\nr",z\rend,w`;
+    for (const chunk of [7, 100, 1 << 20]) {
+      const r = parse(text, chunk);
+      // The record delimiter is LF (csv-parse takes the first it sees), so the lone CR stays inside
+      // a field but still starts a physical line: the record after it starts on line 503.
+      expect(r.slice(-2).map((x) => [x.fields, x.line]), `chunk ${chunk}`).toEqual([
+        [['499', 'x\rlate', 'y'], 501],
+        [['q\r\nr', 'z\rend', 'w'], 503],
+      ]);
+    }
+  });
+
+  it('decodes fields in place with the installed csv-parse, multi-byte characters split across chunks included', () => {
+    const p = new RecordParser({ delimiter: ',', quote: '"', escape: '"', maxRecordSize: 1 << 20 });
+    // If a csv-parse upgrade changes its parser state, the fast path turns itself off: this says so.
+    expect(p.decodesInPlace).toBe(true);
+    const text = 'a,b\n"Zoë ""Z""",李雷\n"Müller, Hans","x""y\nz"\n€,\n';
+    for (const chunk of [1, 2, 5, 1000]) {
+      expect(parse(text, chunk).map((r) => r.fields), `chunk ${chunk}`).toEqual([
+        ['a', 'b'],
+        ['Zoë "Z"', '李雷'],
+        ['Müller, Hans', 'x"y\nz'],
+        ['€', ''],
+      ]);
+    }
+  });
 });
