@@ -14,6 +14,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { APPLICATION_NAME } from '../db/budget.js';
+import { closePool } from '../db/closePool.js';
 import { migrate } from '../db/migrate.js';
 import { loadJobTypes } from '../jobtypes/load.js';
 import { status } from '../cli/history.js';
@@ -312,7 +313,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await listener?.end().catch(() => undefined);
-      await pool.end();
+      await closePool(pool);
     },
   };
 }

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
+import { closePool } from './closePool.js';
 
 export const APPLICATION_NAME = 'importer';
 
@@ -117,7 +118,7 @@ export class ConnectionBudget {
 
   async end(): Promise<void> {
     await this.queue.onIdle();
-    await this.pool.end();
+    await closePool(this.pool);
   }
 }
 

@@ -18,6 +18,7 @@ import PQueue from 'p-queue';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { APPLICATION_NAME } from '../db/budget.js';
+import { closePool } from '../db/closePool.js';
 import { migrate } from '../db/migrate.js';
 import { ImporterError } from '../errors.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
@@ -281,7 +282,7 @@ export class Scheduler {
     while (this.children.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (const c of this.children) c.kill('SIGKILL');
     while (this.active.size > 0 && Date.now() < until + 5000) await new Promise((r) => setTimeout(r, 50));
-    await this.pool.end();
+    await closePool(this.pool);
   }
 
   /** Kills running imports at once (second signal). */

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { closePool } from '../../src/db/closePool.js';
 
 export interface TestDatabase {
   readonly url: string;
@@ -35,7 +36,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       return r.rows;
     },
     async drop() {
-      await pool.end();
+      await closePool(pool);
       const a = new pg.Client({ connectionString: admin });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);

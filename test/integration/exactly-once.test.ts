@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJobType, writeGeneratedCsv } from '../../bench/generate.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
+import { closePool } from '../../src/db/closePool.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, startCli, tempDir } from '../helpers/cli.js';
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   await writeGeneratedCsv(path.join(src, 'big.csv'), ROWS);
 });
 afterAll(async () => {
-  await pool?.end();
+  if (pool) await closePool(pool);
   await server?.stop();
   await rm(pgDir, { recursive: true, force: true });
 });
@@ -106,7 +107,7 @@ describe('the database goes down mid-import', () => {
     const before = await committedBatches();
     const run = startCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json', '--retry-deadline', '120'], { env: { DATABASE_URL: server.url } });
     await waitFor(async () => (await committedBatches()) >= before + 3, 'some committed batches');
-    await pool.end();
+    await closePool(pool);
     const port = Number(new URL(server.url).port);
     await server.stop(); // fast shutdown, mid-import
     await new Promise((r) => setTimeout(r, 3000));
