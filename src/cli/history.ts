@@ -1,23 +1,11 @@
 /** `importer status` and `importer history`: what ran, when, and how it went, from the ledger. */
-import pg from 'pg';
-import { APPLICATION_NAME } from '../db/budget.js';
-import { migrate } from '../db/migrate.js';
+import { withSession } from '../db/session.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { nextFire } from '../supervisor/scheduler.js';
 import { runs } from '../dashboard/api.js';
 
 const raw = { getTypeParser: () => (v: string) => v };
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: APPLICATION_NAME });
-  await client.connect();
-  try {
-    await migrate(client);
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export interface StatusRow {
   name: string;
@@ -41,7 +29,7 @@ export interface StatusRow {
 }
 
 export async function status(url: string, jobTypes: readonly JobType[]): Promise<StatusRow[]> {
-  return withClient(url, async (c) => {
+  return withSession(url, async (c) => {
     const { rows } = await c.query<Record<string, string | null>>({
       text: `SELECT DISTINCT ON (job_type) job_type, run_id, started_at, finished_at, status, trigger, rows_loaded, rows_rejected,
                files_loaded, files_failed, files_skipped, extract(epoch FROM finished_at - started_at) AS seconds, error
@@ -93,7 +81,7 @@ export interface HistoryRun {
 }
 
 export async function history(url: string, jobType: string | undefined, limit: number): Promise<HistoryRun[]> {
-  return withClient(url, async (c) => {
+  return withSession(url, async (c) => {
     const rows = await runs(c, { jobType, limit });
     const { rows: files } = await c.query<Record<string, string | null>>({
       text: `SELECT id, run_id, job_type, path, status, rows_loaded, rows_rejected, error_code, error FROM importer.files

@@ -11,9 +11,8 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { APPLICATION_NAME } from '../db/budget.js';
 import { openDatabase, type Database } from '../db/connection.js';
-import { migrate } from '../db/migrate.js';
+import { withSession } from '../db/session.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
@@ -87,15 +86,8 @@ async function withDatabase<T>(o: CommonOptions, logger: Logger, fn: (db: Databa
 }
 
 async function query(db: Database, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: db.url, application_name: APPLICATION_NAME });
-  await client.connect();
-  try {
-    await migrate(client);
-    // Rows as arrays (duplicate column names stay apart) of PostgreSQL's own text (dates stay dates).
-    return await client.query({ text: sql, values: params, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-  } finally {
-    await client.end();
-  }
+  // Rows as arrays (duplicate column names stay apart) of PostgreSQL's own text (dates stay dates).
+  return withSession(db.url, (client) => client.query({ text: sql, values: params, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } }));
 }
 
 function printRows(result: pg.QueryResult, json: boolean | undefined): void {

@@ -1,7 +1,5 @@
 /** `importer rejects`: the quarantine, listed or exported as a fixable CSV. */
-import pg from 'pg';
-import { APPLICATION_NAME } from '../db/budget.js';
-import { migrate } from '../db/migrate.js';
+import { withSession } from '../db/session.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { openSource } from '../source/open.js';
 import { RecordParser } from '../source/parse.js';
@@ -27,10 +25,7 @@ interface RejectRow {
 }
 
 async function fetchRejects(url: string, f: RejectFilter): Promise<RejectRow[]> {
-  const client = new pg.Client({ connectionString: url, application_name: APPLICATION_NAME });
-  await client.connect();
-  try {
-    await migrate(client);
+  return withSession(url, async (client) => {
     const where: string[] = [];
     const params: unknown[] = [];
     if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
@@ -40,9 +35,7 @@ async function fetchRejects(url: string, f: RejectFilter): Promise<RejectRow[]> 
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY file, line${f.limit ? ` LIMIT ${Number(f.limit)}` : ''}`;
     const { rows } = await client.query<RejectRow>({ text: sql, values: params, types: { getTypeParser: () => (v: string) => v } });
     return rows;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function listRejects(url: string, f: RejectFilter, json: boolean): Promise<string> {
