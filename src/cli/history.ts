@@ -2,10 +2,9 @@
 import { withSession } from '../db/session.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { nextFire } from '../supervisor/scheduler.js';
-import { runs } from '../dashboard/api.js';
+import { runs, type Queryable } from '../dashboard/api.js';
 
 const raw = { getTypeParser: () => (v: string) => v };
-
 
 export interface StatusRow {
   name: string;
@@ -28,40 +27,39 @@ export interface StatusRow {
   };
 }
 
-export async function status(url: string, jobTypes: readonly JobType[]): Promise<StatusRow[]> {
-  return withSession(url, async (c) => {
-    const { rows } = await c.query<Record<string, string | null>>({
-      text: `SELECT DISTINCT ON (job_type) job_type, run_id, started_at, finished_at, status, trigger, rows_loaded, rows_rejected,
-               files_loaded, files_failed, files_skipped, extract(epoch FROM finished_at - started_at) AS seconds, error
-             FROM importer.job_runs ORDER BY job_type, started_at DESC, id DESC`,
-      types: raw,
-    });
-    const last = new Map(rows.map((r) => [r.job_type!, r]));
-    return jobTypes.map((jt) => {
-      const r = last.get(jt.name);
-      return {
-        name: jt.name,
-        table: `${jt.target.schema}.${jt.target.table}`,
-        schedule: jt.schedule ?? null,
-        next_fire: jt.schedule && jt.enabled ? (nextFire(jt.schedule, jt.timezone)?.toISOString() ?? null) : null,
-        last_run: r
-          ? {
-              run_id: Number(r.run_id),
-              started_at: new Date(r.started_at!).toISOString(),
-              finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
-              status: r.status!,
-              trigger: r.trigger!,
-              rows_loaded: Number(r.rows_loaded),
-              rows_rejected: Number(r.rows_rejected),
-              files_loaded: Number(r.files_loaded),
-              files_failed: Number(r.files_failed),
-              files_skipped: Number(r.files_skipped),
-              seconds: r.seconds === null ? null : Number(r.seconds),
-              error: r.error,
-            }
-          : null,
-      };
-    });
+/** The last run and next fire of each job type; `c` is a connection or pool on a migrated database. */
+export async function status(c: Queryable, jobTypes: readonly JobType[]): Promise<StatusRow[]> {
+  const { rows } = await c.query<Record<string, string | null>>({
+    text: `SELECT DISTINCT ON (job_type) job_type, run_id, started_at, finished_at, status, trigger, rows_loaded, rows_rejected,
+             files_loaded, files_failed, files_skipped, extract(epoch FROM finished_at - started_at) AS seconds, error
+           FROM importer.job_runs ORDER BY job_type, started_at DESC, id DESC`,
+    types: raw,
+  });
+  const last = new Map(rows.map((r) => [r.job_type!, r]));
+  return jobTypes.map((jt) => {
+    const r = last.get(jt.name);
+    return {
+      name: jt.name,
+      table: `${jt.target.schema}.${jt.target.table}`,
+      schedule: jt.schedule ?? null,
+      next_fire: jt.schedule && jt.enabled ? (nextFire(jt.schedule, jt.timezone)?.toISOString() ?? null) : null,
+      last_run: r
+        ? {
+            run_id: Number(r.run_id),
+            started_at: new Date(r.started_at!).toISOString(),
+            finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+            status: r.status!,
+            trigger: r.trigger!,
+            rows_loaded: Number(r.rows_loaded),
+            rows_rejected: Number(r.rows_rejected),
+            files_loaded: Number(r.files_loaded),
+            files_failed: Number(r.files_failed),
+            files_skipped: Number(r.files_skipped),
+            seconds: r.seconds === null ? null : Number(r.seconds),
+            error: r.error,
+          }
+        : null,
+    };
   });
 }
 

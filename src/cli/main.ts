@@ -235,7 +235,7 @@ Examples:
       const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
       const loaded = await loadJobTypes(o.jobtypes);
       await withDatabase(o, logger, async (database) => {
-        const rows = await status(database.url, loaded.valid);
+        const rows = await withSession(database.url, (c) => status(c, loaded.valid));
         if (o.json) {
           process.stdout.write(JSON.stringify({ jobtypes: rows }) + '\n');
           return;

@@ -263,7 +263,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       if (p === '/api/jobtypes') {
         const loaded = await loadJobTypes(opts.jobtypesDir);
-        const st = await status(opts.databaseUrl, loaded.valid);
+        const st = await status(pool, loaded.valid);
         json(res, 200, {
           jobtypes: st,
           invalid: loaded.invalid.map((d) => ({ name: d.name, errors: d.problems.map((x) => `${x.path ? `${x.path}: ` : ''}${x.message}`) })),
