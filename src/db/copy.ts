@@ -14,7 +14,8 @@ import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from '../pipeline/batcher.js';
 import { encodeValue } from '../pipeline/encode.js';
 import { ident } from './sql.js';
-import { moveStagedRows, stagingName, dropStaging, type MoveCounts } from './target.js';
+import { resetFileProgress } from './checkpoints.js';
+import { moveStagedRows, stagingName, dropStaging, stagedRowCount, type MoveCounts } from './target.js';
 
 export interface BatchTarget {
   readonly jobType: JobType;
@@ -100,7 +101,9 @@ export interface FinalizeInput {
 export type FinalizeResult =
   | { readonly status: 'loaded'; readonly rows: number; readonly rejected: number; readonly moved: MoveCounts }
   | { readonly status: 'staged'; readonly rows: number; readonly rejected: number }
-  | { readonly status: 'threshold'; readonly rows: number; readonly rejected: number };
+  | { readonly status: 'threshold'; readonly rows: number; readonly rejected: number }
+  /** The staged rows did not match the checkpoints (staging lost in a crash): the file's progress was reset. */
+  | { readonly status: 'reset'; readonly staged: number | undefined; readonly expected: number };
 
 /**
  * In one transaction: checks that the checkpoints cover every record, applies the reject threshold,
@@ -134,6 +137,13 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
     const rejected = Number(sums[0]!.rejects ?? 0);
     if (records !== input.records) {
       throw new ImporterError('INTERNAL', `${t.file}: checkpoints cover ${records} records but the file has ${input.records}`, { file: t.file });
+    }
+    // The checkpoints vouch for `rows` staged rows: never move a file unless they are all there.
+    const staged = await stagedRowCount(client, t.fileId);
+    if ((staged ?? 0) !== rows) {
+      await resetFileProgress(client, t.fileId);
+      await client.query('COMMIT');
+      return { status: 'reset', staged, expected: rows };
     }
     if (input.overThreshold(rejected, records)) {
       await dropStaging(client, t.fileId);
@@ -184,6 +194,14 @@ export async function replaceTarget(client: pg.ClientBase, jt: JobType, runId: n
     await client.query(`DROP TABLE IF EXISTS importer_staging.${ident(fresh)}`);
     await client.query(`CREATE TABLE importer_staging.${ident(fresh)} (LIKE ${target} INCLUDING ALL)`);
     for (const f of files) {
+      const staged = await stagedRowCount(client, f.fileId);
+      if ((staged ?? 0) !== f.rows) {
+        throw new ImporterError(
+          'STAGING_LOST',
+          `${f.file}: ${staged ?? 0} rows are staged but the checkpoints vouch for ${f.rows}; the table was not replaced, and the next run loads the file again`,
+          { file: f.file },
+        );
+      }
       const moved = f.rows > 0
         ? await moveStagedRows(client, jt, f.fileId, { file: f.file, runId }, f.rows, `importer_staging.${ident(fresh)}`)
         : { inserted: 0, updated: 0, duplicates: 0 };

@@ -13,17 +13,14 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { SourceFile } from '../source/discover.js';
 import { type ConnectionBudget, isConnectionBroken, type Lease } from './budget.js';
-import { dropStaging, stagingName } from './target.js';
+import { committedRanges, resetFileProgress, stagingMatches, type CommittedRange } from './checkpoints.js';
+import { dropStaging } from './target.js';
+import { ImporterError } from '../errors.js';
 
 /** Advisory lock class for files ('IMP'). */
 const FILE_LOCK_CLASS = 0x494d50;
 
-export interface CommittedRange {
-  readonly first: number;
-  readonly count: number;
-  readonly rows: number;
-  readonly rejects: number;
-}
+export type { CommittedRange } from './checkpoints.js';
 
 export type Claim =
   | { readonly kind: 'skip'; readonly fileId: number; readonly reason: string; readonly loadedAs?: string }
@@ -45,6 +42,11 @@ export interface FileOutcome {
 export class Ledger {
   private lockLease: Lease | undefined;
   private lockQueue: Promise<unknown> = Promise.resolve();
+  /** The lock connection broke; its replacement must take the held locks again. */
+  private lockBroken = false;
+  /** File locks this process holds, and those it lost to another instance during a reconnect. */
+  private readonly held = new Set<number>();
+  private readonly lost = new Set<number>();
 
   constructor(
     private readonly budget: ConnectionBudget,
@@ -92,16 +94,25 @@ export class Ledger {
     );
   }
 
-  /** Runs a query on the lock connection (serialized; re-leased if the connection broke). */
+  /**
+   * Runs a query on the lock connection (serialized). A broken connection is replaced, and since
+   * session advisory locks die with their session, the new one takes every held file lock again; a
+   * lock that another instance took in the meantime is marked lost (see `confirmLock`).
+   */
   private onLockConnection<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const next = this.lockQueue.then(async () => {
-      this.lockLease ??= await this.budget.lease();
+      if (!this.lockLease) {
+        this.lockLease = await this.budget.lease();
+        if (this.lockBroken) await this.relock(this.lockLease.client);
+        this.lockBroken = false;
+      }
       try {
         return await fn(this.lockLease.client);
       } catch (err) {
         if (isConnectionBroken(err)) {
           this.lockLease.release(err as Error);
           this.lockLease = undefined;
+          this.lockBroken = true;
         }
         throw err;
       }
@@ -110,14 +121,58 @@ export class Ledger {
     return next;
   }
 
+  private async relock(c: pg.PoolClient): Promise<void> {
+    for (const fileId of this.held) {
+      const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [FILE_LOCK_CLASS, fileId | 0]);
+      if (!rows[0]!.ok) {
+        this.held.delete(fileId);
+        this.lost.add(fileId);
+        this.logger.warn({ fileId }, 'a file lock was lost with its connection and another importer instance holds it now');
+      } else {
+        this.logger.info({ fileId }, 'took a file lock again after the lock connection was lost');
+      }
+    }
+  }
+
   private async tryLock(fileId: number): Promise<boolean> {
     const { rows } = await this.onLockConnection((c) =>
       c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [FILE_LOCK_CLASS, fileId | 0]),
     );
+    if (rows[0]!.ok) {
+      this.held.add(fileId);
+      this.lost.delete(fileId);
+    }
     return rows[0]!.ok;
   }
 
+  /**
+   * Makes sure this process still holds a file's lock, taking it again if the lock connection was
+   * lost (a server restart). Throws DB_CONFLICT when another instance holds it now. Called before a
+   * file's final move; each batch commit is guarded by the checkpoint overlap check as well.
+   */
+  async confirmLock(fileId: number): Promise<void> {
+    const held = await this.onLockConnection(async (c) => {
+      if (this.lost.has(fileId)) return false;
+      const { rows } = await c.query<{ ok: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+           AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2) AS ok`,
+        [FILE_LOCK_CLASS, fileId | 0],
+      );
+      if (rows[0]!.ok) return true;
+      const taken = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [FILE_LOCK_CLASS, fileId | 0]);
+      if (taken.rows[0]!.ok) this.held.add(fileId);
+      return taken.rows[0]!.ok;
+    });
+    if (!held) {
+      throw new ImporterError('DB_CONFLICT', `another importer instance took over file ${fileId} while the connection was lost; this instance stops loading it`, {
+        fileId,
+      });
+    }
+  }
+
   async unlock(fileId: number): Promise<void> {
+    this.held.delete(fileId);
+    this.lost.delete(fileId);
     await this.onLockConnection((c) => c.query('SELECT pg_advisory_unlock($1, $2)', [FILE_LOCK_CLASS, fileId | 0])).catch((err) =>
       this.logger.warn({ err: (err as Error).message, fileId }, 'could not release a file lock (it is released with the connection)'),
     );
@@ -159,12 +214,12 @@ export class Ledger {
           }
           let committed: CommittedRange[] = [];
           if (status === 'loaded' || status === 'failed') {
-            await this.resetFile(c, fileId);
+            await resetFileProgress(c, fileId);
           } else {
-            committed = await this.committedRanges(c, fileId);
-            if (committed.length > 0 && !(await this.stagingIntact(c, fileId, committed))) {
-              this.logger.warn({ fileId, path: file.path }, 'staged rows were lost (server crash); loading the file again from the start');
-              await this.resetFile(c, fileId);
+            committed = await committedRanges(c, fileId);
+            if (committed.length > 0 && !(await stagingMatches(c, fileId, committed.reduce((s, r) => s + r.rows, 0)))) {
+              this.logger.warn({ fileId, path: file.path }, 'staged rows do not match the checkpoints; loading the file again from the start');
+              await resetFileProgress(c, fileId);
               committed = [];
             }
           }
@@ -184,33 +239,6 @@ export class Ledger {
       await this.unlock(fileId);
       throw err;
     }
-  }
-
-  private async committedRanges(c: pg.ClientBase, fileId: number): Promise<CommittedRange[]> {
-    const { rows } = await c.query<{ first_record: string; record_count: number; rows: number; rejects: number }>(
-      'SELECT first_record, record_count, rows, rejects FROM importer.checkpoints WHERE file_id = $1 ORDER BY first_record',
-      [fileId],
-    );
-    return rows.map((r) => ({ first: Number(r.first_record), count: r.record_count, rows: r.rows, rejects: r.rejects }));
-  }
-
-  /** Unlogged staging tables are emptied by crash recovery: the checkpoints must match what is staged. */
-  private async stagingIntact(c: pg.ClientBase, fileId: number, committed: readonly CommittedRange[]): Promise<boolean> {
-    const { rows } = await c.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [stagingName(fileId)]);
-    if (!rows[0]?.t) return false;
-    const staged = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${stagingName(fileId)}`);
-    return Number(staged.rows[0]!.n) === committed.reduce((s, r) => s + r.rows, 0);
-  }
-
-  private async resetFile(c: pg.ClientBase, fileId: number): Promise<void> {
-    await c.query('DELETE FROM importer.checkpoints WHERE file_id = $1', [fileId]);
-    await c.query('DELETE FROM importer.rejects WHERE file_id = $1', [fileId]);
-    await dropStaging(c, fileId);
-    await c.query(
-      `UPDATE importer.files SET rows_total = 0, rows_loaded = 0, rows_rejected = 0, rows_inserted = 0, rows_updated = 0,
-         rows_duplicate = 0 WHERE id = $1`,
-      [fileId],
-    );
   }
 
   /** Records a file that ended without loading (failed or interrupted); a failed file's staging is dropped. */

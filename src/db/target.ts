@@ -38,10 +38,23 @@ export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<
   }
 }
 
-/** The staging table of one file: unconstrained columns of the definition's types, plus record index and line. */
+/**
+ * The staging table of one file: unconstrained columns of the definition's types, plus record index
+ * and line. It is a logged table: its rows must survive the same crashes as the checkpoints that
+ * vouch for them. (An UNLOGGED one is emptied by crash recovery while the checkpoints survive, and a
+ * run then moved a partial file and recorded it as loaded.)
+ */
 export async function ensureStaging(client: pg.ClientBase, jt: JobType, fileId: number): Promise<void> {
   const cols = jt.columns.map((c) => `${ident(c.name)} ${SQL_TYPES[c.type]}`);
-  await client.query(`CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
+  await client.query(`CREATE TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
+}
+
+/** Rows in a file's staging table, or undefined when the table is gone. */
+export async function stagedRowCount(client: pg.ClientBase, fileId: number): Promise<number | undefined> {
+  const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [stagingName(fileId)]);
+  if (!rows[0]?.t) return undefined;
+  const staged = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stagingName(fileId)}`);
+  return Number(staged.rows[0]!.n);
 }
 
 export async function dropStaging(client: pg.ClientBase, fileId: number): Promise<void> {

@@ -48,7 +48,14 @@ export interface LoadFileInput {
   readonly settings: PipelineSettings;
   readonly signal: AbortSignal;
   readonly onProgress?: ((m: PipelineMetrics) => void) | undefined;
+  /** Confirms this process still owns the file (its lock survives reconnects) before the final move. */
+  readonly confirmOwnership?: (() => Promise<void>) | undefined;
+  /** Loads of this file in this call that found their staged rows lost and started again. */
+  readonly reloads?: number | undefined;
 }
+
+/** How often one run reloads a file whose staged rows were lost (each time by a server crash). */
+const MAX_RELOADS = 3;
 
 export interface LoadFileResult {
   readonly outcome: FileOutcome;
@@ -173,6 +180,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   }
 
   try {
+    if (input.confirmOwnership) await withRetry(`${file.path}: confirm the file lock`, input.confirmOwnership, settings.retry, logger);
     const result = await withRetry(
       `${file.path}: finalize`,
       () => budget.withClient((c) => finalizeFile(c, target, {
@@ -183,6 +191,19 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       settings.retry,
       logger,
     );
+    if (result.status === 'reset') {
+      const reloads = (input.reloads ?? 0) + 1;
+      if (reloads > MAX_RELOADS) {
+        throw new ImporterError('STAGING_LOST', `${file.path}: staged rows were lost ${reloads} times (server crashes); the next run loads the file again`, {
+          file: file.path,
+        });
+      }
+      logger.warn(
+        { file: file.path, staged: result.staged ?? 0, checkpointed: result.expected },
+        'staged rows do not match the checkpoints (lost in a server crash); loading the file again from the start',
+      );
+      return loadFile({ ...input, committed: [], reloads });
+    }
     if (result.status === 'threshold') {
       return {
         outcome: {

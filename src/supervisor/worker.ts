@@ -119,6 +119,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
           logger: log,
           settings: ctx.settings,
           signal: ctx.signal,
+          confirmOwnership: () => ctx.ledger.confirmLock(claim.fileId),
           onProgress: ctx.onFileProgress ? (m) => ctx.onFileProgress!(jt.name, file, m.snapshot()) : undefined,
         });
         const o = result.outcome;
