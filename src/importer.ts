@@ -11,9 +11,10 @@ import { migrate } from './db/migrate.js';
 import { DEFAULT_RETRY, withRetry } from './db/retry.js';
 import { ImporterError, errorMessage } from './errors.js';
 import { formatProblem, loadJobTypes } from './jobtypes/load.js';
-import type { JobType } from './jobtypes/normalize.js';
+import { withPipelineOverrides, type JobType } from './jobtypes/normalize.js';
+import { PIPELINE_DEFAULTS } from './jobtypes/schema.js';
 import type { MetricsSnapshot } from './pipeline/metrics.js';
-import type { Batch } from './pipeline/batcher.js';
+import type { Batch } from './db/batch.js';
 import { ParsePool } from './pipeline/parsePool.js';
 import type { SourceFile } from './source/discover.js';
 import { superviseAll } from './supervisor/supervisor.js';
@@ -79,7 +80,12 @@ function defaultParseThreads(cores: number): number {
   return cores < 4 ? 2 : cores - 2;
 }
 
-export const DEFAULTS = { maxConnections: 4, jobs: 4, bufferBatches: 4, consumers: 2, parseThreads: defaultParseThreads(os.availableParallelism()) } as const;
+export const DEFAULTS = {
+  maxConnections: 4,
+  jobs: 4,
+  bufferBatches: PIPELINE_DEFAULTS.buffer_batches,
+  consumers: PIPELINE_DEFAULTS.consumers,
+  parseThreads: defaultParseThreads(os.availableParallelism()) } as const;
 
 /** Selects job types by name; unknown names are a usage error with a suggestion. */
 export function selectJobTypes(valid: readonly JobType[], invalidNames: readonly string[], only: readonly string[] | undefined): JobType[] {
@@ -154,9 +160,6 @@ export async function run(opts: RunOptions): Promise<RunReport> {
         force: opts.force ?? false,
         signal,
         settings: {
-          bufferBatches: DEFAULTS.bufferBatches,
-          consumers: DEFAULTS.consumers,
-          overrides: { bufferBatches: opts.bufferBatches, consumers: opts.consumers },
           parsePool,
           retry,
           beforeCommit: opts.beforeCommit,
@@ -174,7 +177,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
           opts.onFileEnd?.(jt, r);
         },
       },
-      selected,
+      selected.map((jt) => withPipelineOverrides(jt, opts)),
       { jobs: opts.jobs ?? DEFAULTS.jobs, trigger: opts.trigger ?? 'manual' },
     );
     const failed = jobs.some((j) => j.status === 'failed') || wantedInvalid.length > 0;

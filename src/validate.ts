@@ -7,9 +7,10 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorCode, errorMessage, ImporterError } from './errors.js';
 import type { JobType } from './jobtypes/normalize.js';
-import type { Reject } from './pipeline/batcher.js';
+import type { Reject } from './db/batch.js';
 import { PipelineMetrics } from './pipeline/metrics.js';
 import { produce } from './pipeline/producer.js';
+import { thresholdExceeded } from './pipeline/threshold.js';
 import { discoverFiles, type SourceFile } from './source/discover.js';
 
 export interface DryRunFile {
@@ -55,9 +56,7 @@ export async function dryRun(jt: JobType, files: readonly string[], logger: Logg
         },
       });
       report.rejected = metrics.cast.rejected;
-      const m = jt.maxRejects;
-      const over = m.kind === 'count' ? report.rejected > m.value : report.rows > 0 && (report.rejected * 100) / report.rows > m.value;
-      if (over) report.status = 'over_threshold';
+      if (thresholdExceeded(jt, report.rejected, report.rows)) report.status = 'over_threshold';
     } catch (err) {
       report.rejected = metrics.cast.rejected;
       report.status = errorCode(err) === 'REJECT_THRESHOLD' ? 'over_threshold' : 'failed';

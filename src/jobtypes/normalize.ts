@@ -66,7 +66,7 @@ export interface JobType {
   readonly columns: readonly Column[];
   readonly maxRejects: MaxRejects;
   readonly batch: { readonly rows: number; readonly bytes: number; readonly flushMs: number };
-  readonly pipeline: { readonly bufferBatches: number | undefined; readonly consumers: number | undefined };
+  readonly pipeline: { readonly bufferBatches: number; readonly consumers: number };
   readonly restart: { readonly max: number; readonly withinSeconds: number; readonly backoffMs: number };
 }
 
@@ -292,6 +292,13 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
     restart: Object.freeze({ max: d.restart.max, withinSeconds: d.restart.within_seconds, backoffMs: d.restart.backoff_ms }),
   };
   return { ok: true, jobType: Object.freeze(jobType) };
+}
+
+/** The job type with pipeline sizes from the command line, which win over its definition's. */
+export function withPipelineOverrides(jt: JobType, o: { readonly bufferBatches?: number | undefined; readonly consumers?: number | undefined }): JobType {
+  if (o.bufferBatches === undefined && o.consumers === undefined) return jt;
+  const pipeline = Object.freeze({ bufferBatches: o.bufferBatches ?? jt.pipeline.bufferBatches, consumers: o.consumers ?? jt.pipeline.consumers });
+  return Object.freeze({ ...jt, pipeline });
 }
 
 export { COLUMN_TYPES };

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+/** The pipeline section's defaults (the command line's --buffer and --consumers override both). */
+export const PIPELINE_DEFAULTS = { buffer_batches: 4, consumers: 2 } as const;
+
 export const COLUMN_TYPES = [
   'text',
   'integer',
@@ -139,11 +142,11 @@ export const jobTypeSchema = z.strictObject({
   pipeline: z
     .strictObject({
       /** Capacity, in batches, of the FIFO buffer between the batcher and the consumers. @default 4 */
-      buffer_batches: z.number().int().positive().optional(),
+      buffer_batches: z.number().int().positive().default(PIPELINE_DEFAULTS.buffer_batches),
       /** Parallel COPY consumers for one file. @default 2 */
-      consumers: z.number().int().positive().optional(),
+      consumers: z.number().int().positive().default(PIPELINE_DEFAULTS.consumers),
     })
-    .default({}),
+    .default(PIPELINE_DEFAULTS),
   restart: z
     .strictObject({
       /** Restarts allowed within `within_seconds` before the job type is marked failed. @default 3 */

@@ -1,88 +1,121 @@
 /**
- * The batcher: collects encoded rows and rejects into batches, cut by rows, by bytes, or by the
- * producer on a flush timeout. A batch always covers one contiguous range of record indexes, which
- * is what the checkpoint of that batch records.
+ * The batcher: folds processed chunks (chunk.ts), in file order, into batches cut by batch.rows and
+ * batch.bytes, or by the producer on a flush timeout. A batch covers one contiguous range of record
+ * indexes, which is what its checkpoint records; records that committed batches already cover (a
+ * resumed file) are dropped, and a batch never spans one of those ranges.
+ *
+ * A batch's COPY text is a list of views into the chunks' buffers: nothing is copied.
  */
-import { ByteSink } from './bytes.js';
-
-export interface Reject {
-  readonly line: number;
-  readonly offset: number;
-  readonly record: string;
-  readonly column: string | null;
-  readonly code: string;
-  readonly message: string;
-}
-
-export interface Batch {
-  readonly seq: number;
-  /** Index (0-based, header excluded) of the first record the batch covers. */
-  readonly firstRecord: number;
-  /** Records covered, loaded and rejected. */
-  readonly recordCount: number;
-  /** Rows in `data`. */
-  readonly rows: number;
-  /** COPY text (UTF-8), one line per row, in one or more parts (worker threads deliver parts). */
-  readonly data: readonly Uint8Array[];
-  readonly rejects: readonly Reject[];
-  /** Physical line of the last record, and byte offset just after it. */
-  readonly lastLine: number;
-  readonly endOffset: number;
-}
+import type { Batch, Reject } from '../db/batch.js';
+import type { CommittedRange } from '../db/checkpoints.js';
+import { MARKS, type ProcessedChunk } from './chunk.js';
+import type { PipelineMetrics } from './metrics.js';
 
 export class Batcher {
   private seq = 0;
-  private first = -1;
-  private count = 0;
+  private readonly skip: readonly CommittedRange[];
+  private skipAt = 0;
+  /** Records folded so far: the file-wide index of the next chunk's first record. */
+  private folded = 0;
+  // The batch being filled.
+  private parts: Uint8Array[] = [];
   private rows = 0;
-  private readonly data = new ByteSink();
+  private bytes = 0;
+  private count = 0;
+  private first = 0;
   private rejects: Reject[] = [];
   private lastLine = 0;
   private endOffset = 0;
 
   constructor(
-    readonly maxRows: number,
-    readonly maxBytes: number,
-  ) {}
+    private readonly maxRows: number,
+    private readonly maxBytes: number,
+    committed: readonly CommittedRange[],
+    /** Told of each reject as it is batched (threshold counting); may throw to stop the file. */
+    private readonly onReject: (r: Reject) => void,
+    private readonly metrics: PipelineMetrics,
+  ) {
+    this.skip = [...committed].sort((a, b) => a.first - b.first);
+  }
 
+  /** Records in the batch being filled. */
   get pending(): number {
     return this.count;
   }
 
-  /** Whether record `index` continues the current batch (otherwise cut first). */
-  continues(index: number): boolean {
-    return this.count === 0 || this.first + this.count === index;
+  /** Records folded so far, committed ones included. */
+  get records(): number {
+    return this.folded;
   }
 
-  addRow(index: number, line: number, endOffset: number, encoded: string): void {
-    if (this.count === 0) this.first = index;
-    this.count++;
-    this.rows++;
-    this.data.append(encoded);
-    this.lastLine = line;
-    this.endOffset = endOffset;
+  /** Adds a chunk's records; returns the batches they completed. */
+  add(chunk: ProcessedChunk): Batch[] {
+    const out: Batch[] = [];
+    const m = chunk.marks;
+    const base = this.folded;
+    this.folded += chunk.records;
+    this.metrics.producer.out += chunk.records;
+    let i = 0;
+    let dataStart = 0;
+    let rowsStart = 0;
+    let nextReject = 0;
+    const advance = (j: number) => {
+      const last = (j - 1) * MARKS;
+      dataStart = m[last]!;
+      rowsStart = m[last + 1]!;
+      i = j;
+    };
+    while (i < chunk.records) {
+      const g = base + i;
+      while (this.skipAt < this.skip.length && this.skip[this.skipAt]!.first + this.skip[this.skipAt]!.count <= g) this.skipAt++;
+      const range = this.skip[this.skipAt];
+      if (range && range.first <= g) {
+        // Committed already: drop these records, their rows and their rejects.
+        this.cutInto(out);
+        const j = Math.min(chunk.records, range.first + range.count - base);
+        while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) nextReject++;
+        advance(j);
+        this.first = base + j;
+        continue;
+      }
+      // Records up to batch.rows and up to the next committed range, fewer if batch.bytes is reached first (row ends only grow).
+      let j = Math.min(chunk.records, i + (this.maxRows - this.count), range ? range.first - base : Infinity);
+      const byteLimit = dataStart + (this.maxBytes - this.bytes);
+      if (m[(j - 1) * MARKS]! >= byteLimit) {
+        let lo = i;
+        let hi = j - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (m[mid * MARKS]! >= byteLimit) hi = mid;
+          else lo = mid + 1;
+        }
+        j = lo + 1;
+      }
+      const last = (j - 1) * MARKS;
+      const dataEnd = m[last]!;
+      if (dataEnd > dataStart) this.parts.push(chunk.data.subarray(dataStart, dataEnd));
+      this.bytes += dataEnd - dataStart;
+      const rows = m[last + 1]! - rowsStart;
+      this.rows += rows;
+      if (this.count === 0) this.first = g;
+      this.count += j - i;
+      this.metrics.cast.in += j - i;
+      this.metrics.cast.out += rows;
+      this.metrics.batcher.in += j - i;
+      while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) {
+        const r = chunk.rejects[nextReject++]!;
+        this.rejects.push(r);
+        this.onReject(r);
+      }
+      this.lastLine = m[last + 2]!;
+      this.endOffset = m[last + 3]!;
+      advance(j);
+      if (this.count >= this.maxRows || this.bytes >= this.maxBytes) this.cutInto(out);
+    }
+    return out;
   }
 
-  /** A record that yields no row and no reject (a blank line). */
-  addBlank(index: number, line: number, endOffset: number): void {
-    if (this.count === 0) this.first = index;
-    this.count++;
-    this.lastLine = line;
-    this.endOffset = endOffset;
-  }
-
-  addReject(index: number, endOffset: number, reject: Reject): void {
-    if (this.count === 0) this.first = index;
-    this.count++;
-    this.rejects.push(reject);
-    this.lastLine = reject.line;
-    this.endOffset = endOffset;
-  }
-
-  get full(): boolean {
-    return this.count >= this.maxRows || this.data.length >= this.maxBytes;
-  }
-
+  /** Cuts the batch being filled, if it has any record. */
   cut(): Batch | undefined {
     if (this.count === 0) return undefined;
     const batch: Batch = {
@@ -90,14 +123,21 @@ export class Batcher {
       firstRecord: this.first,
       recordCount: this.count,
       rows: this.rows,
-      data: [this.data.take(Math.min(this.data.length, this.maxBytes + 64 * 1024))],
+      data: this.parts,
       rejects: this.rejects,
       lastLine: this.lastLine,
       endOffset: this.endOffset,
     };
-    this.count = 0;
-    this.rows = 0;
+    this.first += this.count;
+    this.parts = [];
+    this.rows = this.bytes = this.count = 0;
     this.rejects = [];
+    this.metrics.batcher.out++;
     return batch;
+  }
+
+  private cutInto(out: Batch[]): void {
+    const b = this.cut();
+    if (b) out.push(b);
   }
 }

@@ -1,14 +1,4 @@
-/** The encode stage: a row of cast values as one line of PostgreSQL's COPY text format. */
-
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-const ESCAPES = /[\\\t\n\r]/g;
-const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** Escapes one value for COPY text format; null is \N. */
-export function encodeValue(v: string | null): string {
-  if (v === null) return '\\N';
-  return NEEDS_ESCAPE.test(v) ? v.replace(ESCAPES, (c) => ESCAPED[c]!) : v;
-}
+/** The encode stage's helper for text values: was an empty field written as a quoted "" (not NULL)? */
 
 /**
  * Whether field `index` of a raw CSV record was written as a quoted empty string ("").

@@ -1,10 +1,14 @@
 /**
  * The header stage: maps the definition's columns onto CSV field positions, before any row loads.
  * Matching is by name, ignoring case and surrounding whitespace; with `header: false`, by position.
+ * HeaderReader finds the header record in a file's first bytes and says where the records start.
  */
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import { countLineBreaks } from '../source/split.js';
+import type { RecordParser } from '../source/parse.js';
 import { didYouMean } from '../util/didYouMean.js';
+import { newRecordParser } from './recordParser.js';
 
 export interface HeaderMapping {
   /** For each definition column, its field index in the record, or -1 when the header lacks it. */
@@ -76,4 +80,61 @@ export function mapHeader(jobType: JobType, header: readonly string[] | undefine
     warnings.push(`header has columns the definition does not name, ignored: ${list}`);
   }
   return { indexes, width: header.length, warnings };
+}
+
+/** Where the records start, once the header is read. */
+export interface HeaderRead {
+  readonly mapping: HeaderMapping;
+  /** Bytes after the header, from the chunks read so far. */
+  readonly rest: Buffer;
+  /** Physical line and byte offset of the first record. */
+  readonly line: number;
+  readonly offset: number;
+}
+
+/**
+ * Reads the header record from the first chunks of a file (with `header: false`, maps by position
+ * at once). Bytes are kept until the header's end is known, then handed back as `rest`.
+ */
+export class HeaderReader {
+  private readonly chunks: Buffer[] = [];
+  private readonly parser: RecordParser | undefined;
+  private found: { mapping: HeaderMapping; line: number; start: number; end: number } | undefined;
+
+  constructor(
+    private readonly jt: JobType,
+    private readonly file: string,
+  ) {
+    this.parser = jt.csv.header ? newRecordParser(jt) : undefined;
+  }
+
+  /** Without a header line: the mapping by position, records from the first byte. */
+  get byPosition(): HeaderRead | undefined {
+    return this.parser ? undefined : { mapping: mapHeader(this.jt, undefined, this.file), rest: Buffer.alloc(0), line: 1, offset: 0 };
+  }
+
+  /** Adds a chunk; returns the header once its record is complete. */
+  push(chunk: Buffer): HeaderRead | undefined {
+    this.chunks.push(chunk);
+    try {
+      this.parser!.write(chunk, (fields, line, offset, raw) => {
+        this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line, start: offset, end: raw.end() };
+      });
+    } catch (err) {
+      // A broken record after the header is the record source's to report, in order.
+      if (!this.found) throw err;
+    }
+    if (!this.found) return undefined;
+    const all = Buffer.concat(this.chunks);
+    const { mapping, line, start, end } = this.found;
+    return { mapping, rest: all.subarray(end), line: line + countLineBreaks(all.subarray(start, end)), offset: end };
+  }
+
+  /** The file ended: a header with no record after it (or undefined for an empty file). */
+  end(): HeaderMapping | undefined {
+    this.parser!.end((fields) => {
+      this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line: 0, start: 0, end: 0 };
+    });
+    return this.found?.mapping;
+  }
 }

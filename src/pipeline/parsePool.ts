@@ -3,7 +3,7 @@
  * as the connection budget is shared for connections. A file opens a context (its job type and
  * header mapping), submits pieces (source/split.ts) and gets one PieceResult per piece.
  *
- * A piece goes to the worker with the fewest pieces in flight; the caller (parallelProducer.ts)
+ * A piece goes to the worker with the fewest pieces in flight; the caller (poolSource.ts)
  * bounds how many of its own pieces are in flight, so the pool never queues without bound. Threads
  * start on first use and stop with `close()`.
  *
@@ -20,7 +20,7 @@ import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { Piece } from '../source/split.js';
 import type { HeaderMapping } from './header.js';
-import type { PieceResult, WorkerMessage } from './parseWorker.js';
+import type { PieceResult, WorkerMessage } from './parseProtocol.js';
 
 /**
  * V8's young generation per worker. The default (up to 3 × 16 MiB semi-spaces per thread) cost
@@ -28,9 +28,6 @@ import type { PieceResult, WorkerMessage } from './parseWorker.js';
  * 9.5 s against 9.6 s) while 4 MiB made the collector run too often (12.3 s). docs/performance.md.
  */
 const YOUNG_GENERATION_MB = 8;
-
-/** Numbers per record in PieceResult.marks. */
-export const MARKS = 4;
 
 /** The compiled worker script (tests run from TypeScript sources, the worker always from dist/). */
 function workerUrl(): URL {

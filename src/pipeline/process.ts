@@ -6,9 +6,10 @@
 import { isUtf8 } from 'node:buffer';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { RawRecord } from '../source/parse.js';
-import type { Reject } from './batcher.js';
+import type { Reject } from '../db/batch.js';
 import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
-import { encodeValue, isQuotedEmptyField } from './encode.js';
+import { encodeValue } from '../db/copyText.js';
+import { isQuotedEmptyField } from './encode.js';
 import type { HeaderMapping } from './header.js';
 
 /** A COPY row (string), a Reject, or null for a blank line that is not a record. */

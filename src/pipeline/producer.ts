@@ -1,16 +1,25 @@
-/** The producer: file → bytes → records → header → cast → encode → batches. */
+/**
+ * The producer: file → bytes → header → record source (inline or parse threads) → batcher → `put`.
+ * It reads the next chunk of the file only after the batches cut from the previous one found room
+ * downstream: `put` is where demand arrives. Returns the number of data records in the file.
+ * Throws an ImporterError (with `context.line`) when the file itself is unusable.
+ */
 import type { Logger } from 'pino';
-import type { CommittedRange } from '../db/ledger.js';
+import type { Batch } from '../db/batch.js';
+import type { CommittedRange } from '../db/checkpoints.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
 import { openSource, wrapReadError } from '../source/open.js';
-import { RecordParser, type RawRecord } from '../source/parse.js';
-import { Batcher, type Batch, type Reject } from './batcher.js';
-import { compileProcessor } from './process.js';
-import { mapHeader, type HeaderMapping } from './header.js';
-import { faultFor } from '../supervisor/faults.js';
+import { faultFor } from '../util/faults.js';
+import { Batcher } from './batcher.js';
+import type { ProcessedChunk } from './chunk.js';
+import { HeaderReader, type HeaderRead } from './header.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { ParsePool } from './parsePool.js';
+import { poolSource, POOL_MIN_BYTES } from './poolSource.js';
+import { inlineSource, type RecordSource } from './recordSource.js';
+import { rejectCounter } from './threshold.js';
 
 export interface ProduceInput {
   readonly jobType: JobType;
@@ -28,151 +37,113 @@ export interface ProduceInput {
   readonly onProgress?: ((m: PipelineMetrics) => void) | undefined;
   /** Stop at the first reject past a count threshold (a load does; a dry run reads on). @default true */
   readonly stopAtThreshold?: boolean;
+  /** The process's parse threads; large files parse there. */
+  readonly parsePool?: ParsePool | undefined;
 }
 
-export function thresholdMessage(jt: JobType, file: string, rejected: number, total: number | undefined, byCode: Record<string, number>): string {
-  const top = Object.entries(byCode)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([code, n]) => `${code} ×${n}`)
-    .join(', ');
-  const of = total === undefined ? '' : ` of ${total} rows`;
-  return `${file}: ${rejected} rejected rows${of} exceed errors.max_rejects ${jt.maxRejects.text}; nothing from this file was loaded. Top reasons: ${top || 'none'}`;
+/** Parse threads pay for themselves on large files, and need quote parity to cut pieces (escape = quote). */
+function usesPool(input: ProduceInput): input is ProduceInput & { parsePool: ParsePool } {
+  const { jobType: jt, file, parsePool } = input;
+  const fault = faultFor(jt.name);
+  return (
+    parsePool !== undefined &&
+    parsePool.size > 0 &&
+    file.size >= (file.gzip ? POOL_MIN_BYTES / 4 : POOL_MIN_BYTES) &&
+    jt.csv.escape === jt.csv.quote &&
+    (fault === undefined || fault.kind === 'thread-exit')
+  );
 }
 
-/**
- * Counts a file's rejects (stage metrics, rejects by reason) and stops the file at the first one
- * past a count threshold, rejects of committed ranges (a resumed file) included. Shared by both
- * producers, so a file stops at the same record with or without parse threads.
- */
-export function rejectCounter(input: ProduceInput): (r: Reject) => void {
-  const { jobType: jt, file, metrics, rejectsByCode } = input;
-  let total = input.committed.reduce((s, c) => s + c.rejects, 0);
-  return (r) => {
-    total++;
-    metrics.cast.rejected++;
-    rejectsByCode[r.code] = (rejectsByCode[r.code] ?? 0) + 1;
-    if (input.stopAtThreshold !== false && jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
-      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file.path, total, undefined, rejectsByCode), { file: file.path, line: r.line });
-    }
-  };
-}
-
-/**
- * The producer with its synchronous stages (header → cast → encode → batcher). It reads the next
- * chunk only after `put` accepted the batches of the previous one: `put` is where demand arrives.
- * Returns the number of data records in the file. Throws an ImporterError (with `context.line`)
- * when the file itself is unusable.
- */
 export async function produce(input: ProduceInput): Promise<number> {
-  const { jobType: jt, file, logger, metrics, warnings } = input;
+  const { jobType: jt, file, metrics } = input;
   const source = openSource(file.path, { gzip: file.gzip, encoding: jt.csv.encoding });
-  const parser = new RecordParser({
-    delimiter: jt.csv.delimiter,
-    quote: jt.csv.quote,
-    escape: jt.csv.escape,
-    maxRecordSize: Math.max(jt.csv.maxFieldBytes * 4, 1024 * 1024),
+  const header = new HeaderReader(jt, file.path);
+  const countReject = rejectCounter(jt, file.path, {
+    previous: input.committed.reduce((s, c) => s + c.rejects, 0),
+    metrics,
+    byCode: input.rejectsByCode,
+    stop: input.stopAtThreshold !== false,
   });
-  const batcher = new Batcher(jt.batch.rows, jt.batch.bytes);
-  const skip = [...input.committed].sort((a, b) => a.first - b.first);
-  let skipAt = 0;
-  let mapping: HeaderMapping | undefined = jt.csv.header ? undefined : mapHeader(jt, undefined, file.path);
-  let recordIndex = 0;
-  const ready: Batch[] = [];
+  const batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, countReject, metrics);
   const fault = faultFor(jt.name);
   const throwAt = fault?.kind === 'throw-on-record' ? fault.record - 1 : -1;
+  let records: RecordSource | undefined;
 
-  const cut = () => {
-    const b = batcher.cut();
-    if (b) {
-      metrics.batcher.out++;
-      ready.push(b);
-    }
+  const put = async (batches: Batch[]) => {
+    for (const b of batches) await input.put(b);
   };
-  const countReject = rejectCounter(input);
-  const reject = (index: number, endOffset: number, r: Reject) => {
-    batcher.addReject(index, endOffset, r);
-    countReject(r);
+  const take = async (chunk: ProcessedChunk) => {
+    if (throwAt >= batcher.records && throwAt < batcher.records + chunk.records) {
+      throw new Error(`injected fault: processing threw on record ${throwAt + 1} (IMPORTER_FAULT)`);
+    }
+    await put(batcher.add(chunk));
+    const e = chunk.error;
+    if (e) throw new ImporterError(e.code, `${file.path}: ${e.message}`, { file: file.path, ...(e.line ? { line: e.line } : {}) });
   };
-
-  let process: ReturnType<typeof compileProcessor> | undefined = mapping ? compileProcessor(jt, mapping) : undefined;
-  const sink = (fields: string[], line: number, offset: number, raw: RawRecord): void => {
-    metrics.producer.out++;
-    if (!mapping) {
-      mapping = mapHeader(jt, fields, file.path);
-      process = compileProcessor(jt, mapping);
-      for (const w of mapping.warnings) {
-        warnings.push(w);
-        logger.warn({ jobType: jt.name, file: file.path }, w);
-      }
-      return;
+  const begin = async (h: HeaderRead) => {
+    for (const w of h.mapping.warnings) {
+      input.warnings.push(w);
+      input.logger.warn({ jobType: jt.name, file: file.path }, w);
     }
-    const index = recordIndex++;
-    if (index === throwAt) throw new Error(`injected fault: processing threw on record ${index + 1} (IMPORTER_FAULT)`);
-    // Skip records that committed batches already cover (resume after a crash).
-    while (skipAt < skip.length && skip[skipAt]!.first + skip[skipAt]!.count <= index) skipAt++;
-    if (skipAt < skip.length && skip[skipAt]!.first <= index) {
-      if (batcher.pending > 0) cut();
-      return;
-    }
-    if (!batcher.continues(index)) cut();
-    metrics.cast.in++;
-    const out = process!(fields, line, offset, raw);
-    if (out === null) {
-      batcher.addBlank(index, line, raw.end());
-      return;
-    }
-    if (typeof out === 'string') {
-      batcher.addRow(index, line, raw.end(), out);
-      metrics.cast.out++;
-    } else {
-      reject(index, raw.end(), out);
-    }
-    metrics.batcher.in++;
-    if (batcher.full) cut();
+    const start = { line: h.line, offset: h.offset };
+    records = usesPool(input) ? poolSource(input.parsePool, jt, h.mapping, start, metrics) : inlineSource(jt, h.mapping, start);
+    if (h.rest.length > 0) await records.push(h.rest, take);
   };
 
-  const flushReady = async () => {
-    while (ready.length > 0) await input.put(ready.shift()!);
-  };
-
-  const it = source.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks = source.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
+    const byPosition = header.byPosition;
+    if (byPosition) await begin(byPosition);
     for (;;) {
-      if (input.signal.aborted) {
-        throw new ImporterError('INTERRUPTED', `${file.path}: interrupted by shutdown`, { file: file.path });
-      }
-      const next = it.next().catch((err: unknown) => {
-        throw wrapReadError(err as Error, file.path);
-      });
-      let r: IteratorResult<Buffer>;
-      if (batcher.pending > 0) {
-        // Flush a partial batch when the source goes quiet.
-        let timer: NodeJS.Timeout | undefined;
-        const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), jt.batch.flushMs)));
-        const first = await Promise.race([next, quiet]);
-        clearTimeout(timer);
-        if (first === 'quiet') {
-          cut();
-          await flushReady();
-          r = await next;
-        } else r = first;
-      } else r = await next;
+      if (input.signal.aborted) throw new ImporterError('INTERRUPTED', `${file.path}: interrupted by shutdown`, { file: file.path });
+      const r = await nextChunk(chunks, file.path, batcher.pending > 0 ? jt.batch.flushMs : undefined, () => put(cutOne(batcher)));
       if (r.done) break;
       metrics.bytesRead = source.progress.bytesRead;
-      parser.write(r.value, sink);
-      await flushReady();
+      if (records) await records.push(r.value, take);
+      else {
+        const h = header.push(r.value);
+        if (h) await begin(h);
+      }
       input.onProgress?.(metrics);
     }
-    parser.end(sink);
-    if (!mapping && jt.csv.header) {
-      warnings.push('the file is empty (no header)');
+    if (!records) {
+      if (!header.end()) input.warnings.push('the file is empty (no header)');
+      return 0;
     }
-    cut();
-    await flushReady();
+    await records.end(take);
+    await put(cutOne(batcher));
     metrics.bytesRead = source.progress.bytesRead;
-    return recordIndex;
+    return batcher.records;
   } finally {
     source.stream.destroy();
+    records?.close();
   }
+}
+
+function cutOne(batcher: Batcher): Batch[] {
+  const b = batcher.cut();
+  return b ? [b] : [];
+}
+
+/**
+ * The next chunk of the file. With `flushMs`, a partial batch is flushed (by `onQuiet`) when the
+ * source stays quiet that long, so a slowly written file still commits as it goes.
+ */
+async function nextChunk(
+  chunks: AsyncIterator<Buffer>,
+  file: string,
+  flushMs: number | undefined,
+  onQuiet: () => Promise<void>,
+): Promise<IteratorResult<Buffer>> {
+  const next = chunks.next().catch((err: unknown) => {
+    throw wrapReadError(err as Error, file);
+  });
+  if (flushMs === undefined) return next;
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), flushMs)));
+  const first = await Promise.race([next, quiet]);
+  clearTimeout(timer);
+  if (first !== 'quiet') return first;
+  await onQuiet();
+  return next;
 }

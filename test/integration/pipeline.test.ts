@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJobType, generatedRow, writeGeneratedCsv } from '../../bench/generate.js';
 import { run } from '../../src/importer.js';
-import { PIECE_BYTES } from '../../src/pipeline/parallelProducer.js';
+import { PIECE_BYTES } from '../../src/pipeline/poolSource.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, tempDir } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -200,14 +200,15 @@ describe('resuming with parse threads', () => {
   });
 });
 
-describe('batches with parse threads', () => {
-  // Threads parse whole pieces (512 KiB), but batches must still hold at most batch.rows records and
-  // about batch.bytes bytes: the checkpoints (the transactions) must be the same as without threads.
+describe('batches with either record source', () => {
+  // Threads parse whole pieces (512 KiB) and inline parsing one read chunk at a time, but batches must
+  // hold at most batch.rows records and about batch.bytes bytes either way: the checkpoints (the
+  // transactions) and the lines and offsets they record must be the same.
   for (const [label, batch] of [
     ['batch.rows 700', '  bytes: 8388608\n'],
     ['batch.bytes 50000', '  bytes: 50000\n'],
   ] as const) {
-    it(`cuts the same batches as the main thread: ${label}`, async () => {
+    it(`cuts the same batches with and without parse threads: ${label}`, async () => {
       const src = await tempDir('importer-src-');
       const { generatedLine, GENERATED_HEADER } = await import('../../bench/generate.js');
       const lines = [GENERATED_HEADER];

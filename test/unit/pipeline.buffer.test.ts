@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedBuffer } from '../../src/pipeline/buffer.js';
+import type { Reject } from '../../src/db/batch.js';
+import { encodeValue } from '../../src/db/copyText.js';
 import { Batcher } from '../../src/pipeline/batcher.js';
-import { encodeValue, isQuotedEmptyField } from '../../src/pipeline/encode.js';
+import { MARKS, type ProcessedChunk } from '../../src/pipeline/chunk.js';
+import { isQuotedEmptyField } from '../../src/pipeline/encode.js';
+import { PipelineMetrics } from '../../src/pipeline/metrics.js';
 
 describe('BoundedBuffer', () => {
   it('makes put wait while full and keeps FIFO order', async () => {
@@ -35,20 +39,69 @@ describe('BoundedBuffer', () => {
   });
 });
 
+/** A chunk of records: each a row (string), a reject (code) or a blank line (null). */
+function chunk(records: Array<string | { code: string } | null>, firstLine = 2): ProcessedChunk {
+  const marks = new Float64Array(records.length * MARKS);
+  let data = '';
+  let rows = 0;
+  const rejects: Reject[] = [];
+  const rejectRecords: number[] = [];
+  records.forEach((r, i) => {
+    if (typeof r === 'string') {
+      data += r;
+      rows++;
+    } else if (r) {
+      rejects.push({ line: firstLine + i, offset: i * 10, record: 'x', column: 'c', code: r.code, message: 'm' });
+      rejectRecords.push(i);
+    }
+    marks.set([Buffer.byteLength(data), rows, firstLine + i, (i + 1) * 10], i * MARKS);
+  });
+  return { data: Buffer.from(data), records: records.length, marks, rejects, rejectRecords };
+}
+
 describe('Batcher', () => {
-  it('cuts by rows and keeps record ranges contiguous', () => {
-    const b = new Batcher(2, 1 << 20);
-    b.addRow(0, 2, 0, 'a\n');
-    expect(b.full).toBe(false);
-    b.addReject(1, 10, { line: 3, offset: 10, record: 'x', column: 'c', code: 'C', message: 'm' });
-    expect(b.full).toBe(true);
-    const batch = b.cut()!;
-    expect(batch).toMatchObject({ seq: 0, firstRecord: 0, recordCount: 2, rows: 1 });
-    expect(Buffer.concat(batch.data).toString()).toBe('a\n');
-    expect(batch.rejects).toHaveLength(1);
-    expect(b.continues(5)).toBe(true);
-    b.addRow(5, 7, 40, 'b\n');
-    expect(b.continues(7)).toBe(false);
+  it('cuts by rows, keeps record ranges contiguous and hands rejects on in order', () => {
+    const seen: string[] = [];
+    const b = new Batcher(2, 1 << 20, [], (r) => seen.push(r.code), new PipelineMetrics());
+    const out = b.add(chunk(['a\n', { code: 'C1' }, null, 'b\n', 'c\n']));
+    expect(out.map((x) => [x.firstRecord, x.recordCount, x.rows, Buffer.concat(x.data).toString()])).toEqual([
+      [0, 2, 1, 'a\n'],
+      [2, 2, 1, 'b\n'],
+    ]);
+    expect(out[0]!.rejects.map((r) => r.code)).toEqual(['C1']);
+    expect(seen).toEqual(['C1']);
+    expect(b.pending).toBe(1);
+    const last = b.cut()!;
+    expect(last).toMatchObject({ seq: 2, firstRecord: 4, recordCount: 1, rows: 1, lastLine: 6, endOffset: 50 });
+    expect(b.records).toBe(5);
+  });
+
+  it('cuts by bytes', () => {
+    const b = new Batcher(100, 4, [], () => undefined, new PipelineMetrics());
+    const out = b.add(chunk(['aa\n', 'bb\n', 'cc\n']));
+    expect(out.map((x) => Buffer.concat(x.data).toString())).toEqual(['aa\nbb\n']);
+    expect(Buffer.concat(b.cut()!.data).toString()).toBe('cc\n');
+  });
+
+  it('drops committed ranges with their rejects, and never lets a batch span one', () => {
+    const seen: string[] = [];
+    const committed = [{ first: 1, count: 2, rows: 1, rejects: 1 }];
+    const b = new Batcher(10, 1 << 20, committed, (r) => seen.push(r.code), new PipelineMetrics());
+    const out = b.add(chunk(['a\n', { code: 'OLD' }, 'b\n', 'c\n', { code: 'NEW' }]));
+    out.push(b.cut()!);
+    expect(out.map((x) => [x.firstRecord, x.recordCount, Buffer.concat(x.data).toString()])).toEqual([
+      [0, 1, 'a\n'],
+      [3, 2, 'c\n'],
+    ]);
+    expect(seen).toEqual(['NEW']);
+  });
+
+  it('continues a batch across chunks', () => {
+    const b = new Batcher(3, 1 << 20, [], () => undefined, new PipelineMetrics());
+    expect(b.add(chunk(['a\n', 'b\n']))).toEqual([]);
+    const [batch] = b.add(chunk(['c\n', 'd\n'], 4));
+    expect(batch).toMatchObject({ firstRecord: 0, recordCount: 3, rows: 3, lastLine: 4 });
+    expect(Buffer.concat(batch!.data).toString()).toBe('a\nb\nc\n');
   });
 });
 

@@ -1,0 +1,30 @@
+/**
+ * The COPY contract between the pipeline and the database: a batch of COPY-text rows with its
+ * rejects, covering one contiguous range of a file's records, which is what its checkpoint records.
+ */
+
+/** A record that does not load, with its reason. A rejected row is data, not an exception. */
+export interface Reject {
+  readonly line: number;
+  readonly offset: number;
+  readonly record: string;
+  readonly column: string | null;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Batch {
+  readonly seq: number;
+  /** Index (0-based, header excluded) of the first record the batch covers. */
+  readonly firstRecord: number;
+  /** Records covered, loaded and rejected. */
+  readonly recordCount: number;
+  /** Rows in `data`. */
+  readonly rows: number;
+  /** COPY text (UTF-8), one line per row, in one or more parts. */
+  readonly data: readonly Uint8Array[];
+  readonly rejects: readonly Reject[];
+  /** Physical line of the last record, and byte offset just after it. */
+  readonly lastLine: number;
+  readonly endOffset: number;
+}

@@ -1,0 +1,86 @@
+/**
+ * A processed chunk: the records of one piece of a file after the per-record stages (process.ts),
+ * as COPY text plus, per record, the marks the batcher needs to cut batches at any record. Every
+ * record source (inline parsing, the parse threads) delivers its records in this one shape.
+ */
+import type { Reject } from '../db/batch.js';
+import type { RawRecord, RecordSink } from '../source/parse.js';
+import { ByteSink } from './bytes.js';
+import type { Processed } from './process.js';
+
+/** Numbers per record in ProcessedChunk.marks. */
+export const MARKS = 4;
+
+export interface ProcessedChunk {
+  /** COPY text, UTF-8. */
+  readonly data: Uint8Array;
+  readonly records: number;
+  /**
+   * Four numbers per record: end of its row in `data` (unchanged for a reject or a blank line),
+   * rows so far, its physical line, and the byte offset just after it in the file.
+   */
+  readonly marks: Float64Array;
+  readonly rejects: Reject[];
+  /** For each reject, the index of its record within the chunk. */
+  readonly rejectRecords: number[];
+  /** The chunk's records stop here: the file cannot be read past this error. */
+  readonly error?: { readonly code: string; readonly message: string; readonly line?: number } | undefined;
+}
+
+/** Collects processed records into a ProcessedChunk. */
+export class ChunkBuilder {
+  private readonly data: ByteSink;
+  private rows = 0;
+  private records = 0;
+  private marks = new Float64Array(MARKS * 4096);
+  private readonly rejects: Reject[] = [];
+  private readonly rejectRecords: number[] = [];
+
+  /** @param expectedBytes about how much COPY text is coming (sizes the first buffer) */
+  constructor(
+    private readonly processRecord: (fields: string[], line: number, offset: number, raw: RawRecord) => Processed,
+    expectedBytes: number,
+  ) {
+    this.data = new ByteSink(expectedBytes);
+  }
+
+  readonly sink: RecordSink = (fields, line, offset, raw) => {
+    const out = this.processRecord(fields, line, offset, raw);
+    if (typeof out === 'string') {
+      this.data.append(out);
+      this.rows++;
+    } else if (out !== null) {
+      this.rejects.push(out);
+      this.rejectRecords.push(this.records);
+    }
+    if ((this.records + 1) * MARKS > this.marks.length) {
+      const bigger = new Float64Array(this.marks.length * 2);
+      bigger.set(this.marks);
+      this.marks = bigger;
+    }
+    const m = this.records * MARKS;
+    this.marks[m] = this.data.length;
+    this.marks[m + 1] = this.rows;
+    this.marks[m + 2] = line;
+    this.marks[m + 3] = raw.end();
+    this.records++;
+  };
+
+  /** The chunk so far; pass the error that stopped parsing, if one did. */
+  finish(err?: unknown): ProcessedChunk {
+    const bytes = this.data.take(0);
+    return {
+      data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      records: this.records,
+      marks: this.marks.subarray(0, this.records * MARKS),
+      rejects: this.rejects,
+      rejectRecords: this.rejectRecords,
+      error: err === undefined ? undefined : chunkError(err),
+    };
+  }
+}
+
+function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
+  const e = err as { code?: string; message?: string; context?: { line?: number } };
+  return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.context?.line ? { line: e.context.line } : {}) };
+}

@@ -1,0 +1,55 @@
+/**
+ * The consumers: each takes batches from the bounded buffer and commits them, one transaction per
+ * batch (rows + rejects + checkpoint, db/copy.ts), retrying transient database errors. A consumer
+ * that fails fails the buffer, which stops the producer and the other consumers.
+ */
+import type { Logger } from 'pino';
+import type { Batch } from '../db/batch.js';
+import type { ConnectionBudget } from '../db/budget.js';
+import { commitBatch, type BatchTarget } from '../db/copy.js';
+import { withRetry, type RetryPolicy } from '../db/retry.js';
+import type { BoundedBuffer } from './buffer.js';
+import type { PipelineMetrics } from './metrics.js';
+
+export interface ConsumerContext {
+  readonly budget: ConnectionBudget;
+  readonly target: BatchTarget;
+  readonly retry: RetryPolicy;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  /** Test hook: called before each commit. */
+  readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
+  readonly onCommitted?: (() => void) | undefined;
+}
+
+/** Starts `count` consumers; each promise settles when the buffer is drained (or fails). */
+export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx: ConsumerContext): Promise<void>[] {
+  const consume = async (): Promise<void> => {
+    const { metrics } = ctx;
+    for (let batch = await buffer.take(); batch; batch = await buffer.take()) {
+      metrics.consumers.in++;
+      const b = batch;
+      await ctx.beforeCommit?.(b);
+      const started = performance.now();
+      await withRetry(
+        `${ctx.target.file}: batch at line ${b.lastLine}`,
+        async (attempt) => {
+          if (attempt > 0) metrics.consumers.retries++;
+          return ctx.budget.withClient((c) => commitBatch(c, ctx.target, b));
+        },
+        ctx.retry,
+        ctx.logger,
+      );
+      metrics.consumers.copyMs += performance.now() - started;
+      metrics.consumers.out++;
+      metrics.consumers.rowsCommitted += b.rows;
+      ctx.onCommitted?.();
+    }
+  };
+  return Array.from({ length: count }, () =>
+    consume().catch((err: unknown) => {
+      buffer.fail(err);
+      throw err;
+    }),
+  );
+}

@@ -1,0 +1,19 @@
+/** The one place a job type's CSV dialect becomes RecordParser (csv-parse) options. */
+import type { JobType } from '../jobtypes/normalize.js';
+import { RecordParser } from '../source/parse.js';
+
+/** csv-parse's guard against unbounded records: four times the field limit, at least 1 MiB. */
+export function maxRecordSize(jt: JobType): number {
+  return Math.max(jt.csv.maxFieldBytes * 4, 1024 * 1024);
+}
+
+/** A parser for a job type's files; `start` places a piece that does not begin the file. */
+export function newRecordParser(jt: JobType, start?: { line: number; offset: number }): RecordParser {
+  return new RecordParser({
+    delimiter: jt.csv.delimiter,
+    quote: jt.csv.quote,
+    escape: jt.csv.escape,
+    maxRecordSize: maxRecordSize(jt),
+    ...(start ? { startLine: start.line, startOffset: start.offset } : {}),
+  });
+}

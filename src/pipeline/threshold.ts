@@ -1,0 +1,47 @@
+/**
+ * The reject threshold (errors.max_rejects), written once: the producer stops a file at the first
+ * reject past a count threshold, finalize checks the whole file (a percentage needs the total), and
+ * `importer validate` reports whether a file would fail.
+ */
+import type { Reject } from '../db/batch.js';
+import { ImporterError } from '../errors.js';
+import type { JobType } from '../jobtypes/normalize.js';
+import type { PipelineMetrics } from './metrics.js';
+
+/** Whether `rejected` of `total` records is more than the job type allows. */
+export function thresholdExceeded(jt: JobType, rejected: number, total: number): boolean {
+  const m = jt.maxRejects;
+  if (m.kind === 'count') return rejected > m.value;
+  return total > 0 && (rejected * 100) / total > m.value;
+}
+
+export function thresholdMessage(jt: JobType, file: string, rejected: number, total: number | undefined, byCode: Record<string, number>): string {
+  const top = Object.entries(byCode)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([code, n]) => `${code} ×${n}`)
+    .join(', ');
+  const of = total === undefined ? '' : ` of ${total} rows`;
+  return `${file}: ${rejected} rejected rows${of} exceed errors.max_rejects ${jt.maxRejects.text}; nothing from this file was loaded. Top reasons: ${top || 'none'}`;
+}
+
+/**
+ * Counts a file's rejects (stage metrics, rejects by reason) and, when `stop` is set, stops the
+ * file at the first one past a count threshold, counting the rejects of committed ranges (a
+ * resumed file) too. A percentage threshold needs the whole file: finalize decides it.
+ */
+export function rejectCounter(
+  jt: JobType,
+  file: string,
+  opts: { readonly previous: number; readonly metrics: PipelineMetrics; readonly byCode: Record<string, number>; readonly stop: boolean },
+): (r: Reject) => void {
+  let total = opts.previous;
+  return (r) => {
+    total++;
+    opts.metrics.cast.rejected++;
+    opts.byCode[r.code] = (opts.byCode[r.code] ?? 0) + 1;
+    if (opts.stop && jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
+      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line });
+    }
+  };
+}
