@@ -200,7 +200,15 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
   }
   const d: ParsedJobType = parsed.data;
   const problems: DefinitionProblem[] = [];
+  checkColumns(d, problems);
+  const resolved = checkRest(d, env, problems);
+  const name = d.name ?? fallbackName;
+  if (problems.length > 0) return { ok: false, name, problems };
+  return { ok: true, jobType: build(d, name, absFile, resolved) };
+}
 
+/** Column names, header names, formats and the key: each unique and consistent. */
+function checkColumns(d: ParsedJobType, problems: DefinitionProblem[]): void {
   const names = new Set<string>();
   d.columns.forEach((c, i) => {
     if (names.has(c.name)) problems.push({ path: `columns[${i}].name`, message: `duplicate column "${c.name}"` });
@@ -224,6 +232,16 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
   if (d.target.mode === 'upsert' && d.target.key.length === 0) {
     problems.push({ path: 'target.key', message: 'mode upsert needs a key' });
   }
+}
+
+interface Resolved {
+  readonly table: [string, string] | undefined;
+  readonly sourcePath: string;
+  readonly pattern: string;
+}
+
+/** The target's name, the schedule, the zone, the source (with ${ENV} expanded) and the dialect. */
+function checkRest(d: ParsedJobType, env: NodeJS.ProcessEnv, problems: DefinitionProblem[]): Resolved {
   const table = splitTable(d.target.table);
   if (!table) problems.push({ path: 'target.table', message: `"${d.target.table}" must be "table" or "schema.table"` });
   if (d.schedule !== undefined && !cron.validate(d.schedule)) {
@@ -233,17 +251,18 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
     problems.push({ path: 'timezone', message: `unknown time zone "${d.timezone}"` });
   }
   const sourcePath = expandEnv(d.source.path, env, problems, 'source.path');
-  const pattern = d.source.pattern;
+  const pattern = expandEnv(d.source.pattern, env, problems, 'source.pattern');
   if (path.isAbsolute(pattern) || pattern.split(/[\\/]/).includes('..')) {
     problems.push({ path: 'source.pattern', message: 'must stay inside source.path (no absolute paths or "..")' });
   }
   if (d.csv.quote === d.csv.delimiter) {
     problems.push({ path: 'csv.quote', message: 'must differ from csv.delimiter' });
   }
+  return { table, sourcePath, pattern };
+}
 
-  const name = d.name ?? fallbackName;
-  if (problems.length > 0) return { ok: false, name, problems };
-
+/** The frozen, complete job type: every default resolved here, none deeper in. */
+function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): JobType {
   const columns: Column[] = d.columns.map((c) =>
     Object.freeze({
       name: c.name,
@@ -258,8 +277,7 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
       thousands: c.thousands,
     }),
   );
-
-  const jobType: JobType = {
+  return Object.freeze({
     name,
     file: absFile,
     description: d.description,
@@ -267,7 +285,7 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
     timezone: d.timezone,
     missed: d.missed,
     enabled: d.enabled,
-    source: Object.freeze({ dir: path.resolve(path.dirname(absFile), sourcePath), pattern }),
+    source: Object.freeze({ dir: path.resolve(path.dirname(absFile), r.sourcePath), pattern: r.pattern }),
     csv: Object.freeze({
       delimiter: d.csv.delimiter,
       quote: d.csv.quote,
@@ -277,21 +295,13 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
       maxFieldBytes: d.csv.max_field_bytes,
       onExtraColumns: d.csv.on_extra_columns,
     }),
-    target: Object.freeze({
-      schema: table![0],
-      table: table![1],
-      create: d.target.create,
-      mode: d.target.mode,
-      key: Object.freeze([...d.target.key]),
-      lineage: d.target.lineage,
-    }),
+    target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage }),
     columns: Object.freeze(columns),
     maxRejects: Object.freeze(parseMaxRejects(d.errors.max_rejects)),
     batch: Object.freeze({ rows: d.batch.rows, bytes: d.batch.bytes, flushMs: d.batch.flush_ms }),
     pipeline: Object.freeze({ bufferBatches: d.pipeline.buffer_batches, consumers: d.pipeline.consumers }),
     restart: Object.freeze({ max: d.restart.max, withinSeconds: d.restart.within_seconds, backoffMs: d.restart.backoff_ms }),
-  };
-  return { ok: true, jobType: Object.freeze(jobType) };
+  });
 }
 
 /** The job type with pipeline sizes from the command line, which win over its definition's. */

@@ -3,6 +3,9 @@
  * docs/jobtypes.md is the operator-facing copy of this file; keep them in step.
  */
 import { z } from 'zod';
+import { ENCODINGS } from '../source/open.js';
+
+export { ENCODINGS, type Encoding } from '../source/open.js';
 
 /** The pipeline section's defaults (the command line's --buffer and --consumers override both). */
 export const PIPELINE_DEFAULTS = { buffer_batches: 4, consumers: 2 } as const;
@@ -28,8 +31,6 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
 export const MODES = ['append', 'upsert', 'replace'] as const;
 export type Mode = (typeof MODES)[number];
 
-export const ENCODINGS = ['utf8', 'latin1', 'windows-1252', 'utf16le'] as const;
-export type Encoding = (typeof ENCODINGS)[number];
 
 const identifier = z.string().min(1, 'must not be empty').max(63, 'must be at most 63 characters (a PostgreSQL identifier)');
 const singleChar = z.string().length(1, 'must be exactly one character');

@@ -9,7 +9,7 @@ import type cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import type { MetricsSnapshot } from '../pipeline/metrics.js';
 import type { SourceFile } from '../source/discover.js';
-import type { FileReport } from '../supervisor/worker.js';
+import type { FileReport } from '../pipeline/report.js';
 
 export interface ProgressHooks {
   onFileStart(jobType: string, file: SourceFile): void;
@@ -40,66 +40,74 @@ function figures(a: Active) {
   return { rows, rate, fraction, eta, mbRead: mb(bytesRead), mbTotal: mb(a.file.size), rejects: m?.cast.rejected ?? 0 };
 }
 
+const key = (jobType: string, file: string) => `${jobType}\0${file}`;
+
 export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?: number }): ProgressHooks {
+  return opts.tty ? barProgress() : lineProgress(opts.logger, opts.intervalMs ?? 5000);
+}
+
+/** On a terminal: a live bar per file. cli-progress is loaded only here: cron and CI runs do without it. */
+function barProgress(): ProgressHooks {
   const active = new Map<string, Active>();
-  const key = (jobType: string, file: string) => `${jobType}\0${file}`;
-  if (opts.tty) {
-    // Loaded only for a terminal: cron and CI runs do without it.
-    const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
-    const multi = new bars.MultiBar(
-      {
-        stream: process.stderr,
-        format: '{jobType} {file} [{bar}] {percentage}% | {rows} rows | {mb}/{size} MB | {rate} rows/s | ETA {eta}s | rejects {rejects}',
-        barsize: 24,
-        hideCursor: true,
-        clearOnComplete: false,
-        stopOnComplete: false,
-        etaBuffer: 50,
-        fps: 5,
-      },
-      bars.Presets.shades_classic,
-    );
-    const payload = (a: Active) => {
-      const f = figures(a);
-      return {
-        jobType: a.jobType,
-        file: path.basename(a.file.path),
-        rows: f.rows.toLocaleString('en-US'),
-        mb: f.mbRead,
-        size: f.mbTotal,
-        rate: Math.round(f.rate).toLocaleString('en-US'),
-        eta: Math.round(f.eta),
-        rejects: f.rejects,
-      };
-    };
+  const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+  const multi = new bars.MultiBar(
+    {
+      stream: process.stderr,
+      format: '{jobType} {file} [{bar}] {percentage}% | {rows} rows | {mb}/{size} MB | {rate} rows/s | ETA {eta}s | rejects {rejects}',
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    bars.Presets.shades_classic,
+  );
+  const payload = (a: Active) => {
+    const f = figures(a);
     return {
-      onFileStart(jobType, file) {
-        const a: Active = { jobType, file, m: undefined };
-        a.bar = multi.create(1000, 0, payload(a));
-        active.set(key(jobType, file.path), a);
-      },
-      onFileProgress(jobType, file, m) {
-        const a = active.get(key(jobType, file.path));
-        if (!a) return;
-        a.m = m;
-        a.bar?.update(Math.round(figures(a).fraction * 1000), payload(a));
-      },
-      onFileEnd(jobType, report) {
-        const a = active.get(key(jobType, report.path));
-        if (!a) return;
-        a.bar?.update(1000, { ...payload(a), rows: (report.rows_loaded + report.rows_rejected).toLocaleString('en-US') });
-        a.bar?.stop();
-        active.delete(key(jobType, report.path));
-      },
-      stop() {
-        multi.stop();
-      },
+      jobType: a.jobType,
+      file: path.basename(a.file.path),
+      rows: f.rows.toLocaleString('en-US'),
+      mb: f.mbRead,
+      size: f.mbTotal,
+      rate: Math.round(f.rate).toLocaleString('en-US'),
+      eta: Math.round(f.eta),
+      rejects: f.rejects,
     };
-  }
+  };
+  return {
+    onFileStart(jobType, file) {
+      const a: Active = { jobType, file, m: undefined };
+      a.bar = multi.create(1000, 0, payload(a));
+      active.set(key(jobType, file.path), a);
+    },
+    onFileProgress(jobType, file, m) {
+      const a = active.get(key(jobType, file.path));
+      if (!a) return;
+      a.m = m;
+      a.bar?.update(Math.round(figures(a).fraction * 1000), payload(a));
+    },
+    onFileEnd(jobType, report) {
+      const a = active.get(key(jobType, report.path));
+      if (!a) return;
+      a.bar?.update(1000, { ...payload(a), rows: (report.rows_loaded + report.rows_rejected).toLocaleString('en-US') });
+      a.bar?.stop();
+      active.delete(key(jobType, report.path));
+    },
+    stop() {
+      multi.stop();
+    },
+  };
+}
+
+/** Without a terminal: a plain log line per active file every `intervalMs`, no control codes. */
+function lineProgress(logger: Logger, intervalMs: number): ProgressHooks {
+  const active = new Map<string, Active>();
   const timer = setInterval(() => {
     for (const a of active.values()) {
       const f = figures(a);
-      opts.logger.info(
+      logger.info(
         {
           jobType: a.jobType,
           file: a.file.path,
@@ -113,7 +121,7 @@ export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?
         `progress ${a.jobType} ${path.basename(a.file.path)}: ${Math.round(f.fraction * 100)}%, ${f.rows} rows, ${Math.round(f.rate)} rows/s, ETA ${Math.round(f.eta)}s, ${f.rejects} rejects`,
       );
     }
-  }, opts.intervalMs ?? 5000);
+  }, intervalMs);
   timer.unref();
   return {
     onFileStart(jobType, file) {

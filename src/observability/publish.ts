@@ -5,7 +5,7 @@
  */
 import type { MetricsSnapshot } from '../pipeline/metrics.js';
 import type { SourceFile } from '../source/discover.js';
-import type { FileReport } from '../supervisor/worker.js';
+import type { FileReport } from '../pipeline/report.js';
 
 export const PROGRESS_CHANNEL = 'importer_progress';
 

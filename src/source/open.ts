@@ -7,12 +7,15 @@ import { Transform, type Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { ImporterError } from '../errors.js';
-import type { Encoding } from '../jobtypes/schema.js';
 
 export interface OpenedSource {
   readonly stream: Readable;
   readonly progress: { bytesRead: number };
 }
+
+/** The charsets a file may be in (csv.encoding); all but utf8 are transcoded with iconv-lite. */
+export const ENCODINGS = ['utf8', 'latin1', 'windows-1252', 'utf16le'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
 
 const ICONV_NAMES: Record<Exclude<Encoding, 'utf8'>, string> = {
   latin1: 'latin1',

@@ -53,7 +53,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
   await withRetry(`${jt.name}: prepare table`, () => ctx.budget.withClient((c) => ensureTarget(c, jt)), ctx.settings.retry, log);
   const sources = await discoverFiles(jt.source.dir, jt.source.pattern);
   const staged: StagedReport[] = [];
-  if (sources.length === 0) log.info({ dir: jt.source.dir, pattern: jt.source.pattern }, 'no files match');
+  if (sources.length === 0) log.warn({ dir: jt.source.dir, pattern: jt.source.pattern }, 'no file matches source.pattern in source.path');
   for (const file of sources) {
     if (ctx.signal.aborted) break;
     const started = performance.now();

@@ -6,11 +6,11 @@
 import { createReadStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
-import { CastFailure, compileCaster } from '../pipeline/cast.js';
-import { openSource } from '../source/open.js';
-import { RecordParser } from '../source/parse.js';
-import type { Column } from './normalize.js';
-import type { ColumnType, Encoding } from './schema.js';
+import { CastFailure, compileCaster } from './pipeline/cast.js';
+import { openSource } from './source/open.js';
+import { RecordParser } from './source/parse.js';
+import type { Column } from './jobtypes/normalize.js';
+import type { ColumnType, Encoding } from './jobtypes/schema.js';
 
 export interface Sniffed {
   encoding: Encoding;
