@@ -22,8 +22,12 @@ export interface ConsumerContext {
   readonly onCommitted?: (() => void) | undefined;
 }
 
-/** Starts `count` consumers; each promise settles when the buffer is drained (or fails). */
-export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx: ConsumerContext): Promise<void>[] {
+/**
+ * Starts `count` consumers. The promise resolves once all of them ended: with the first error, or
+ * undefined. It never rejects: a consumer's error must not become an unhandled rejection while the
+ * producer is still reading (that took the whole process down on a full disk).
+ */
+export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx: ConsumerContext): Promise<unknown> {
   const consume = async (): Promise<void> => {
     const { metrics } = ctx;
     for (let batch = await buffer.take(); batch; batch = await buffer.take()) {
@@ -46,10 +50,11 @@ export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx:
       ctx.onCommitted?.();
     }
   };
-  return Array.from({ length: count }, () =>
+  const consumers = Array.from({ length: count }, () =>
     consume().catch((err: unknown) => {
       buffer.fail(err);
       throw err;
     }),
   );
+  return Promise.allSettled(consumers).then((all) => all.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason);
 }

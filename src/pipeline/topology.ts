@@ -114,8 +114,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     produceError = err;
     buffer.fail(err);
   }
-  const consumed = await Promise.allSettled(consumers);
-  const consumeError = consumed.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+  const consumeError = await consumers;
   metrics.buffer = { capacity: buffer.capacity, size: buffer.size, highWater: buffer.highWater, producerWaitMs: buffer.putWaitMs, consumerWaitMs: buffer.takeWaitMs };
   logger.debug({ file: file.path, metrics: metrics.snapshot() }, 'pipeline metrics');
 
