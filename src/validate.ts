@@ -33,14 +33,14 @@ export async function dryRun(jt: JobType, files: readonly string[], logger: Logg
     const abs = path.resolve(f);
     const st = await stat(abs).catch(() => undefined);
     if (!st?.isFile()) throw new ImporterError('SOURCE_NOT_FOUND', `${f}: no such file`, { file: abs });
-    sources.push({ path: abs, relative: path.basename(abs), size: st.size, gzip: /\.gz$/i.test(abs) });
+    sources.push({ path: abs, relative: path.basename(abs), size: st.size, mtimeMs: st.mtimeMs, gzip: /\.gz$/i.test(abs) });
   }
   const out: DryRunFile[] = [];
   for (const file of sources) {
     const report: DryRunFile = { path: file.path, status: 'ok', rows: 0, would_load: 0, rejected: 0, rejects_by_reason: {}, warnings: [], rejects: [] };
     const metrics = new PipelineMetrics();
     try {
-      report.rows = await produce({
+      ({ records: report.rows } = await produce({
         jobType: jt,
         file,
         committed: [],
@@ -54,7 +54,7 @@ export async function dryRun(jt: JobType, files: readonly string[], logger: Logg
           report.would_load += batch.rows;
           for (const r of batch.rejects) if (report.rejects.length < maxRejectsShown) report.rejects.push(r);
         },
-      });
+      }));
       report.rejected = metrics.cast.rejected;
       if (thresholdExceeded(jt, report.rejected, report.rows)) report.status = 'over_threshold';
     } catch (err) {

@@ -15,6 +15,7 @@ import type { SourceFile } from '../source/discover.js';
 import { type ConnectionBudget, isConnectionBroken, type Lease } from './budget.js';
 import { committedRanges, resetFileProgress, stagingMatches, type CommittedRange } from './checkpoints.js';
 import { dropStaging } from './target.js';
+import { withTransaction } from './transaction.js';
 import { ImporterError } from '../errors.js';
 
 /** Advisory lock class for files ('IMP'). */
@@ -262,6 +263,19 @@ export class Ledger {
         ],
       );
     });
+  }
+
+  /**
+   * Forgets a claimed file that changed while it loaded: its progress goes (nothing of it reached
+   * the target) and its row says why. Its new content has another hash, so a later run claims it anew.
+   */
+  async abandonFile(fileId: number, why: string): Promise<void> {
+    await this.budget.withClient((c) =>
+      withTransaction(c, async () => {
+        await resetFileProgress(c, fileId);
+        await c.query(`UPDATE importer.files SET status = 'changed', finished_at = now(), error_code = 'SOURCE_CHANGED', error = $2 WHERE id = $1`, [fileId, why]);
+      }),
+    );
   }
 
   /** NOTIFY on the lock connection (live progress for dashboards); failures are only logged. */

@@ -45,7 +45,7 @@ export interface JobType {
   readonly timezone: string | undefined;
   readonly missed: 'skip' | 'run_once';
   readonly enabled: boolean;
-  readonly source: { readonly dir: string; readonly pattern: string };
+  readonly source: { readonly dir: string; readonly pattern: string; readonly settleSeconds: number };
   readonly csv: {
     readonly delimiter: string;
     readonly quote: string;
@@ -285,7 +285,7 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
     timezone: d.timezone,
     missed: d.missed,
     enabled: d.enabled,
-    source: Object.freeze({ dir: path.resolve(path.dirname(absFile), r.sourcePath), pattern: r.pattern }),
+    source: Object.freeze({ dir: path.resolve(path.dirname(absFile), r.sourcePath), pattern: r.pattern, settleSeconds: d.source.settle_seconds }),
     csv: Object.freeze({
       delimiter: d.csv.delimiter,
       quote: d.csv.quote,

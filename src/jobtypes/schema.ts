@@ -84,6 +84,11 @@ export const jobTypeSchema = z.strictObject({
     path: z.string().min(1),
     /** Glob within path. Files ending in .gz are decompressed as a stream. @default "*.csv" */
     pattern: z.string().min(1).default('*.csv'),
+    /**
+     * Claim only files not modified for at least this many seconds, for exporters that write files in
+     * place. A file that changes while it loads is skipped (SOURCE_CHANGED) in any case. @default 0
+     */
+    settle_seconds: z.number().min(0).default(0),
   }),
   csv: z
     .strictObject({

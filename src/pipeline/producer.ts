@@ -1,7 +1,8 @@
 /**
  * The producer: file → bytes → header → record source (inline or parse threads) → batcher → `put`.
  * It reads the next chunk of the file only after the batches cut from the previous one found room
- * downstream: `put` is where demand arrives. Returns the number of data records in the file.
+ * downstream: `put` is where demand arrives. Returns the number of data records in the file and
+ * the fingerprint of the bytes read.
  * Throws an ImporterError (with `context.line`) when the file itself is unusable.
  */
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import type { CommittedRange } from '../db/checkpoints.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
+import type { Fingerprint } from '../source/fingerprint.js';
 import { openSource, wrapReadError } from '../source/open.js';
 import { faultFor } from '../util/faults.js';
 import { Batcher } from './batcher.js';
@@ -54,7 +56,14 @@ function usesPool(input: ProduceInput): input is ProduceInput & { parsePool: Par
   );
 }
 
-export async function produce(input: ProduceInput): Promise<number> {
+export interface Produced {
+  /** Data records in the file (committed ones included). */
+  readonly records: number;
+  /** The bytes read from disk: how many, and their sha256. */
+  readonly read: Fingerprint;
+}
+
+export async function produce(input: ProduceInput): Promise<Produced> {
   const { jobType: jt, file, metrics } = input;
   const source = openSource(file.path, { gzip: file.gzip, encoding: jt.csv.encoding });
   const header = new HeaderReader(jt, file.path);
@@ -106,14 +115,15 @@ export async function produce(input: ProduceInput): Promise<number> {
       }
       input.onProgress?.(metrics);
     }
+    const read = (): Fingerprint => ({ bytes: source.progress.bytesRead, sha256: source.digest() });
     if (!records) {
       if (!header.end()) input.warnings.push('the file is empty (no header)');
-      return 0;
+      return { records: 0, read: read() };
     }
     await records.end(take);
     await put(cutOne(batcher));
     metrics.bytesRead = source.progress.bytesRead;
-    return batcher.records;
+    return { records: batcher.records, read: read() };
   } finally {
     source.stream.destroy();
     records?.close();

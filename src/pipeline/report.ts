@@ -24,6 +24,17 @@ export interface FileReport {
   error?: { code: string; message: string; line?: number };
 }
 
+/**
+ * A file that changed while it was read (an exporter still writing it): skipped, not failed, with
+ * the code SOURCE_CHANGED; a later run loads it once it is complete.
+ */
+export function skipChanged(report: FileReport, why: string): void {
+  report.status = 'skipped';
+  report.reason = 'changed while loading';
+  report.error = { code: 'SOURCE_CHANGED', message: `${report.path}: ${why}; nothing of it was loaded, a later run loads it once it is complete` };
+  report.warnings.push(report.error.message);
+}
+
 /** A file not (yet) loaded: skipped until something says otherwise. */
 export function newFileReport(path: string, bytes: number): FileReport {
   return {

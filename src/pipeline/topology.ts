@@ -19,13 +19,14 @@ import { ensureStaging } from '../db/target.js';
 import { ImporterError, errorCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
+import { changedSince, type Fingerprint } from '../source/fingerprint.js';
 import { BoundedBuffer } from './buffer.js';
 import { startConsumers } from './consumer.js';
 import { failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
 import { PipelineMetrics } from './metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { produce } from './producer.js';
-import type { FileReport } from './report.js';
+import { skipChanged, type FileReport } from './report.js';
 
 export interface PipelineSettings {
   readonly retry: RetryPolicy;
@@ -41,6 +42,8 @@ export interface LoadFileInput {
   readonly fileId: number;
   readonly runId: number;
   readonly committed: readonly CommittedRange[];
+  /** What the file was when it was claimed: a file that changes while it loads is not loaded. */
+  readonly claimed: Fingerprint;
   readonly budget: ConnectionBudget;
   readonly ledger: Ledger;
   readonly logger: Logger;
@@ -94,9 +97,10 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
   const consumers = startConsumers(jt.pipeline.consumers, buffer, { budget, target, retry: settings.retry, logger, metrics, beforeCommit: settings.beforeCommit, onCommitted: progress });
 
   let records = 0;
+  let read: Fingerprint | undefined;
   let produceError: unknown;
   try {
-    records = await produce({
+    ({ records, read } = await produce({
       jobType: jt,
       file,
       committed: input.committed,
@@ -108,7 +112,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
       put: (batch) => buffer.put(batch),
       onProgress: progress,
       parsePool: settings.parsePool,
-    });
+    }));
     buffer.close();
   } catch (err) {
     produceError = err;
@@ -123,6 +127,14 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     report.rows_rejected = metrics.cast.rejected + previousRejects;
     failReport(report, error, errorCode(error) === 'INTERRUPTED' || (input.signal.aborted && error === consumeError));
     await recordUnloaded(finish, report, records);
+    return undefined;
+  }
+  const changed = await changedSince(file, input.claimed, read);
+  if (changed) {
+    // Nothing of it is visible yet (it is only staged): forget it, and let a later run load it whole.
+    await withRetry(`${file.path}: forget a changed file`, () => input.ledger.abandonFile(input.fileId, `changed while loading: ${changed}`), settings.retry, logger);
+    skipChanged(report, changed);
+    logger.warn({ file: file.path, why: changed }, 'the file changed while it was loading; nothing of it was loaded, a later run loads it once it is complete');
     return undefined;
   }
   const end = await finalize(finish, records, report);

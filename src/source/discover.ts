@@ -10,6 +10,8 @@ export interface SourceFile {
   /** Path relative to the source folder, as matched by the pattern. */
   readonly relative: string;
   readonly size: number;
+  /** Last modification, as stat saw it at discovery. */
+  readonly mtimeMs: number;
   readonly gzip: boolean;
 }
 
@@ -44,7 +46,7 @@ export async function discoverFiles(dir: string, pattern: string): Promise<Sourc
     if (!real || (real !== root && !real.startsWith(root + path.sep))) continue;
     const st = await stat(real);
     if (!st.isFile()) continue;
-    files.push({ path: abs, relative: rel, size: st.size, gzip: /\.gz$/i.test(rel) });
+    files.push({ path: abs, relative: rel, size: st.size, mtimeMs: st.mtimeMs, gzip: /\.gz$/i.test(rel) });
   }
   return files;
 }

@@ -1,7 +1,9 @@
 /**
  * Opens a source file as a stream of UTF-8 bytes: read → gunzip (.gz) → decode (charset, BOM).
- * `progress.bytesRead` counts bytes read from disk, so percent-done works for compressed files too.
+ * `progress.bytesRead` counts bytes read from disk, so percent-done works for compressed files too,
+ * and `digest()` hashes them, so a load can tell whether it read the bytes that were claimed.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -11,6 +13,8 @@ import { ImporterError } from '../errors.js';
 export interface OpenedSource {
   readonly stream: Readable;
   readonly progress: { bytesRead: number };
+  /** The sha256 of the bytes read from disk so far (call once, at the end). */
+  digest(): string;
 }
 
 /** The charsets a file may be in (csv.encoding); all but utf8 are transcoded with iconv-lite. */
@@ -55,8 +59,10 @@ function toUtf8(encoding: Exclude<Encoding, 'utf8'>): Transform {
 export function openSource(file: string, opts: { gzip: boolean; encoding: Encoding; highWaterMark?: number }): OpenedSource {
   const progress = { bytesRead: 0 };
   const input = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 256 * 1024 });
+  const hash = createHash('sha256');
   input.on('data', (c: Buffer | string) => {
     progress.bytesRead += c.length;
+    hash.update(c as Buffer);
   });
   const stages: NodeJS.ReadWriteStream[] = [];
   if (opts.gzip) {
@@ -67,7 +73,7 @@ export function openSource(file: string, opts: { gzip: boolean; encoding: Encodi
   const out = (pipeline as unknown as (...s: unknown[]) => Readable)(input, ...stages, (err: Error | null) => {
     if (err) out.destroy(wrapReadError(err, file));
   });
-  return { stream: out, progress };
+  return { stream: out, progress, digest: () => hash.digest('hex') };
 }
 
 export function wrapReadError(err: Error, file: string): Error {

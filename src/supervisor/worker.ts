@@ -8,10 +8,10 @@ import { errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { replaceTables, type StagedReport } from '../pipeline/finish.js';
 import type { MetricsSnapshot } from '../pipeline/metrics.js';
-import { newFileReport, type FileReport } from '../pipeline/report.js';
+import { newFileReport, skipChanged, type FileReport } from '../pipeline/report.js';
 import { loadFile, type PipelineSettings } from '../pipeline/topology.js';
 import { discoverFiles, type SourceFile } from '../source/discover.js';
-import { sha256File } from '../source/fingerprint.js';
+import { changedSince, sha256File } from '../source/fingerprint.js';
 import { injectStartFault } from '../util/faults.js';
 
 export type { FileReport, FileStatus } from '../pipeline/report.js';
@@ -62,9 +62,21 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
     ctx.onFileStart?.(jt.name, file);
     let waitsForSwap = false;
     try {
-      const sha256 = await sha256File(file.path);
-      report.sha256 = sha256;
-      const claim = await withRetry(`${file.path}: claim`, () => ctx.ledger.claimFile(jt.name, file, sha256, ctx.runId, ctx.force), ctx.settings.retry, log);
+      const age = (Date.now() - file.mtimeMs) / 1000;
+      if (age < jt.source.settleSeconds) {
+        report.reason = `still being written (modified ${Math.max(0, Math.floor(age))}s ago; source.settle_seconds: ${jt.source.settleSeconds})`;
+        log.info({ file: file.path, reason: report.reason }, 'file skipped');
+        continue;
+      }
+      const claimed = await sha256File(file.path);
+      report.sha256 = claimed.sha256;
+      const changed = await changedSince(file, claimed);
+      if (changed) {
+        skipChanged(report, changed);
+        log.warn({ file: file.path, why: changed }, 'the file is changing (still being written?); skipped, a later run loads it once it is complete');
+        continue;
+      }
+      const claim = await withRetry(`${file.path}: claim`, () => ctx.ledger.claimFile(jt.name, file, claimed.sha256, ctx.runId, ctx.force), ctx.settings.retry, log);
       if (claim.kind === 'skip') {
         report.reason = claim.loadedAs && claim.loadedAs !== file.path ? `${claim.reason} as ${claim.loadedAs}` : claim.reason;
         log.info({ file: file.path, reason: report.reason }, 'file skipped');
@@ -78,6 +90,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
         fileId: claim.fileId,
         runId: ctx.runId,
         committed: claim.committed,
+        claimed,
         budget: ctx.budget,
         ledger: ctx.ledger,
         logger: log,
