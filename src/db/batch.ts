@@ -24,7 +24,9 @@ export interface Batch {
   /** COPY text (UTF-8), one line per row, in one or more parts. */
   readonly data: readonly Uint8Array[];
   readonly rejects: readonly Reject[];
-  /** Physical line of the last record, and byte offset just after it. */
+  /** Physical line of the last record, and byte offset just after it (in the decoded UTF-8 stream). */
   readonly lastLine: number;
   readonly endOffset: number;
+  /** Physical line where the record after the batch starts: with endOffset, where a resume begins. */
+  readonly nextLine: number;
 }

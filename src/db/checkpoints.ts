@@ -10,14 +10,42 @@ export interface CommittedRange {
   readonly count: number;
   readonly rows: number;
   readonly rejects: number;
+  /** Decoded byte offset just after the range, and the line where the next record starts (null for checkpoints older than migration 3). */
+  readonly endOffset: number;
+  readonly nextLine: number | null;
 }
 
 export async function committedRanges(c: pg.ClientBase, fileId: number): Promise<CommittedRange[]> {
-  const { rows } = await c.query<{ first_record: string; record_count: number; rows: number; rejects: number }>(
-    'SELECT first_record, record_count, rows, rejects FROM importer.checkpoints WHERE file_id = $1 ORDER BY first_record',
+  const { rows } = await c.query<{ first_record: string; record_count: number; rows: number; rejects: number; end_offset: string; next_line: string | null }>(
+    'SELECT first_record, record_count, rows, rejects, end_offset, next_line FROM importer.checkpoints WHERE file_id = $1 ORDER BY first_record',
     [fileId],
   );
-  return rows.map((r) => ({ first: Number(r.first_record), count: r.record_count, rows: r.rows, rejects: r.rejects }));
+  return rows.map((r) => ({
+    first: Number(r.first_record),
+    count: r.record_count,
+    rows: r.rows,
+    rejects: r.rejects,
+    endOffset: Number(r.end_offset),
+    nextLine: r.next_line === null ? null : Number(r.next_line),
+  }));
+}
+
+/** Where a resumed load can start: after the committed ranges that run without a gap from record 0. */
+export interface ResumePoint {
+  readonly record: number;
+  readonly offset: number;
+  readonly line: number;
+}
+
+export function resumePoint(committed: readonly CommittedRange[]): ResumePoint | undefined {
+  const sorted = [...committed].sort((a, b) => a.first - b.first);
+  let last: CommittedRange | undefined;
+  for (const r of sorted) {
+    if (r.first !== (last ? last.first + last.count : 0)) break;
+    last = r;
+  }
+  if (!last || last.nextLine === null) return undefined;
+  return { record: last.first + last.count, offset: last.endOffset, line: last.nextLine };
 }
 
 /** Whether the staging table holds exactly the rows the checkpoints say were committed. */

@@ -77,9 +77,9 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
       });
     }
     await client.query(
-      `INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, run_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.length, batch.lastLine, batch.endOffset, t.runId],
+      `INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, next_line, run_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.length, batch.lastLine, batch.endOffset, batch.nextLine, t.runId],
     );
     await client.query('COMMIT');
     return 'committed';

@@ -6,11 +6,13 @@
 import type pg from 'pg';
 import m000001 from './migrations/000001.js';
 import m000002 from './migrations/000002.js';
+import m000003 from './migrations/000003.js';
 import { isAlreadyExists } from './sql.js';
 
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 1, sql: m000001 },
   { version: 2, sql: m000002 },
+  { version: 3, sql: m000003 },
 ];
 
 /** Arbitrary, fixed key of the migration lock ("importer" in ASCII, as a number). */

@@ -26,16 +26,21 @@ export class Batcher {
   private rejects: Reject[] = [];
   private lastLine = 0;
   private endOffset = 0;
+  private nextLine = 0;
 
   constructor(
     private readonly maxRows: number,
     private readonly maxBytes: number,
     committed: readonly CommittedRange[],
+    /** Index of the first record the chunks hold (a resumed file that starts past its committed part). */
+    firstRecord: number,
     /** Told of each reject as it is batched (threshold counting); may throw to stop the file. */
     private readonly onReject: (r: Reject) => void,
     private readonly metrics: PipelineMetrics,
   ) {
     this.skip = [...committed].sort((a, b) => a.first - b.first);
+    this.folded = firstRecord;
+    this.first = firstRecord;
   }
 
   /** Records in the batch being filled. */
@@ -109,6 +114,7 @@ export class Batcher {
       }
       this.lastLine = m[last + 2]!;
       this.endOffset = m[last + 3]!;
+      this.nextLine = m[last + 4]!;
       advance(j);
       if (this.count >= this.maxRows || this.bytes >= this.maxBytes) this.cutInto(out);
     }
@@ -127,6 +133,7 @@ export class Batcher {
       rejects: this.rejects,
       lastLine: this.lastLine,
       endOffset: this.endOffset,
+      nextLine: this.nextLine,
     };
     this.first += this.count;
     this.parts = [];

@@ -9,15 +9,16 @@ import { ByteSink } from './bytes.js';
 import type { Processed } from './process.js';
 
 /** Numbers per record in ProcessedChunk.marks. */
-export const MARKS = 4;
+export const MARKS = 5;
 
 export interface ProcessedChunk {
   /** COPY text, UTF-8. */
   readonly data: Uint8Array;
   readonly records: number;
   /**
-   * Four numbers per record: end of its row in `data` (unchanged for a reject or a blank line),
-   * rows so far, its physical line, and the byte offset just after it in the file.
+   * Five numbers per record: end of its row in `data` (unchanged for a reject or a blank line),
+   * rows so far, its physical line, the byte offset just after it in the file, and the physical
+   * line where the next record starts.
    */
   readonly marks: Float64Array;
   readonly rejects: Reject[];
@@ -63,6 +64,7 @@ export class ChunkBuilder {
     this.marks[m + 1] = this.rows;
     this.marks[m + 2] = line;
     this.marks[m + 3] = raw.end();
+    this.marks[m + 4] = raw.nextLine();
     this.records++;
   };
 

@@ -22,6 +22,8 @@ export class PipelineMetrics {
   };
   /** Parse threads (0: the file parsed in the main thread), pieces sent to them, and time the producer waited for their results. */
   readonly parse = { threads: 0, pieces: 0, waitMs: 0 };
+  /** A resumed file: the record and decoded byte offset it resumed at, and whether it read from there (seek) or read and dropped the part before. */
+  readonly resume = { record: 0, offset: 0, seek: false };
   /** Filled in by the topology from its buffer. */
   buffer = { capacity: 0, size: 0, highWater: 0, producerWaitMs: 0, consumerWaitMs: 0 };
 
@@ -34,6 +36,7 @@ export class PipelineMetrics {
       producer: { ...this.producer },
       cast: { ...this.cast },
       parse: { ...this.parse },
+      resume: { ...this.resume },
       batcher: { ...this.batcher },
       consumers: { ...this.consumers },
       buffer: { ...this.buffer },

@@ -7,12 +7,11 @@
  */
 import type { Logger } from 'pino';
 import type { Batch } from '../db/batch.js';
-import type { CommittedRange } from '../db/checkpoints.js';
+import { resumePoint, type CommittedRange } from '../db/checkpoints.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
 import type { Fingerprint } from '../source/fingerprint.js';
-import { openSource, wrapReadError } from '../source/open.js';
 import { faultFor } from '../util/faults.js';
 import { Batcher } from './batcher.js';
 import type { ProcessedChunk } from './chunk.js';
@@ -21,6 +20,7 @@ import type { PipelineMetrics } from './metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { poolSource, POOL_MIN_BYTES } from './poolSource.js';
 import { inlineSource, type RecordSource } from './recordSource.js';
+import { SourceReader } from './reader.js';
 import { rejectCounter } from './threshold.js';
 
 export interface ProduceInput {
@@ -59,13 +59,13 @@ function usesPool(input: ProduceInput): input is ProduceInput & { parsePool: Par
 export interface Produced {
   /** Data records in the file (committed ones included). */
   readonly records: number;
-  /** The bytes read from disk: how many, and their sha256. */
-  readonly read: Fingerprint;
+  /** The bytes read from disk, when the whole file was read: how many, and their sha256. */
+  readonly read: Fingerprint | undefined;
 }
 
 export async function produce(input: ProduceInput): Promise<Produced> {
   const { jobType: jt, file, metrics } = input;
-  const source = openSource(file.path, { gzip: file.gzip, encoding: jt.csv.encoding });
+  const reader = new SourceReader(file, jt.csv.encoding);
   const header = new HeaderReader(jt, file.path);
   const countReject = rejectCounter(jt, file.path, {
     previous: input.committed.reduce((s, c) => s + c.rejects, 0),
@@ -73,59 +73,72 @@ export async function produce(input: ProduceInput): Promise<Produced> {
     byCode: input.rejectsByCode,
     stop: input.stopAtThreshold !== false,
   });
-  const batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, countReject, metrics);
+  const resume = resumePoint(input.committed);
   const fault = faultFor(jt.name);
   const throwAt = fault?.kind === 'throw-on-record' ? fault.record - 1 : -1;
+  let batcher: Batcher | undefined;
   let records: RecordSource | undefined;
 
   const put = async (batches: Batch[]) => {
     for (const b of batches) await input.put(b);
   };
   const take = async (chunk: ProcessedChunk) => {
-    if (throwAt >= batcher.records && throwAt < batcher.records + chunk.records) {
+    const b = batcher!;
+    if (throwAt >= b.records && throwAt < b.records + chunk.records) {
       throw new Error(`injected fault: processing threw on record ${throwAt + 1} (IMPORTER_FAULT)`);
     }
-    await put(batcher.add(chunk));
+    await put(b.add(chunk));
     const e = chunk.error;
     if (e) throw new ImporterError(e.code, `${file.path}: ${e.message}`, { file: file.path, ...(e.line ? { line: e.line } : {}) });
   };
-  const begin = async (h: HeaderRead) => {
+  /** The header is read: start the record source, past the committed part of a resumed file. */
+  const begin = async (h: HeaderRead, at: number) => {
     for (const w of h.mapping.warnings) {
       input.warnings.push(w);
       input.logger.warn({ jobType: jt.name, file: file.path }, w);
     }
-    const start = { line: h.line, offset: h.offset };
+    let start = { line: h.line, offset: h.offset };
+    let rest = h.rest;
+    if (resume && resume.offset > h.offset) {
+      const r = await reader.resumeAt(resume.offset, at, rest);
+      rest = r.rest;
+      start = { line: resume.line, offset: resume.offset };
+      Object.assign(metrics.resume, { record: resume.record, offset: resume.offset, seek: r.seek });
+      input.logger.info({ file: file.path, record: resume.record, offset: resume.offset, seek: r.seek }, 'resuming past the committed records');
+    }
+    batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, resume && resume.offset > h.offset ? resume.record : 0, countReject, metrics);
     records = usesPool(input) ? poolSource(input.parsePool, jt, h.mapping, start, metrics) : inlineSource(jt, h.mapping, start);
-    if (h.rest.length > 0) await records.push(h.rest, take);
+    if (rest.length > 0) await records.push(rest, take);
   };
 
-  const chunks = source.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
     const byPosition = header.byPosition;
-    if (byPosition) await begin(byPosition);
+    if (byPosition) await begin(byPosition, 0);
+    let decoded = 0;
     for (;;) {
       if (input.signal.aborted) throw new ImporterError('INTERRUPTED', `${file.path}: interrupted by shutdown`, { file: file.path });
-      const r = await nextChunk(chunks, file.path, batcher.pending > 0 ? jt.batch.flushMs : undefined, () => put(cutOne(batcher)));
+      const flushMs = batcher && batcher.pending > 0 ? jt.batch.flushMs : undefined;
+      const r = await reader.next(flushMs, () => put(cutOne(batcher!)));
       if (r.done) break;
-      metrics.bytesRead = source.progress.bytesRead;
+      metrics.bytesRead = reader.bytesRead;
+      decoded += r.value.length;
       if (records) await records.push(r.value, take);
       else {
         const h = header.push(r.value);
-        if (h) await begin(h);
+        if (h) await begin(h, decoded);
       }
       input.onProgress?.(metrics);
     }
-    const read = (): Fingerprint => ({ bytes: source.progress.bytesRead, sha256: source.digest() });
     if (!records) {
       if (!header.end()) input.warnings.push('the file is empty (no header)');
-      return { records: 0, read: read() };
+      return { records: 0, read: reader.fingerprint() };
     }
     await records.end(take);
-    await put(cutOne(batcher));
-    metrics.bytesRead = source.progress.bytesRead;
-    return { records: batcher.records, read: read() };
+    await put(cutOne(batcher!));
+    metrics.bytesRead = reader.bytesRead;
+    return { records: batcher!.records, read: reader.fingerprint() };
   } finally {
-    source.stream.destroy();
+    reader.close();
     records?.close();
   }
 }
@@ -133,27 +146,4 @@ export async function produce(input: ProduceInput): Promise<Produced> {
 function cutOne(batcher: Batcher): Batch[] {
   const b = batcher.cut();
   return b ? [b] : [];
-}
-
-/**
- * The next chunk of the file. With `flushMs`, a partial batch is flushed (by `onQuiet`) when the
- * source stays quiet that long, so a slowly written file still commits as it goes.
- */
-async function nextChunk(
-  chunks: AsyncIterator<Buffer>,
-  file: string,
-  flushMs: number | undefined,
-  onQuiet: () => Promise<void>,
-): Promise<IteratorResult<Buffer>> {
-  const next = chunks.next().catch((err: unknown) => {
-    throw wrapReadError(err as Error, file);
-  });
-  if (flushMs === undefined) return next;
-  let timer: NodeJS.Timeout | undefined;
-  const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), flushMs)));
-  const first = await Promise.race([next, quiet]);
-  clearTimeout(timer);
-  if (first !== 'quiet') return first;
-  await onQuiet();
-  return next;
 }

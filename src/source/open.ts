@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Transform, type Readable, pipeline } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { PassThrough, Transform, type Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { ImporterError } from '../errors.js';
@@ -56,9 +57,14 @@ function toUtf8(encoding: Exclude<Encoding, 'utf8'>): Transform {
   });
 }
 
-export function openSource(file: string, opts: { gzip: boolean; encoding: Encoding; highWaterMark?: number }): OpenedSource {
-  const progress = { bytesRead: 0 };
-  const input = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 256 * 1024 });
+/**
+ * `start` (plain UTF-8 files only) reads from that byte on, past a part already loaded; the BOM check
+ * and the digest then do not apply.
+ */
+export function openSource(file: string, opts: { gzip: boolean; encoding: Encoding; highWaterMark?: number; start?: number }): OpenedSource {
+  const start = opts.start ?? 0;
+  const progress = { bytesRead: start };
+  const input = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 256 * 1024, start });
   const hash = createHash('sha256');
   input.on('data', (c: Buffer | string) => {
     progress.bytesRead += c.length;
@@ -69,11 +75,23 @@ export function openSource(file: string, opts: { gzip: boolean; encoding: Encodi
     const gunzip = createGunzip();
     stages.push(gunzip);
   }
-  stages.push(opts.encoding === 'utf8' ? stripUtf8Bom() : toUtf8(opts.encoding));
+  if (start === 0 || opts.encoding !== 'utf8') stages.push(opts.encoding === 'utf8' ? stripUtf8Bom() : toUtf8(opts.encoding));
+  else stages.push(new PassThrough());
   const out = (pipeline as unknown as (...s: unknown[]) => Readable)(input, ...stages, (err: Error | null) => {
     if (err) out.destroy(wrapReadError(err, file));
   });
   return { stream: out, progress, digest: () => hash.digest('hex') };
+}
+
+/** 3 when a UTF-8 file starts with a byte order mark (which the decoded stream drops), else 0. */
+export async function utf8BomLength(file: string): Promise<number> {
+  const fh = await open(file, 'r');
+  try {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(3), 0, 3, 0);
+    return bytesRead === 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  } finally {
+    await fh.close();
+  }
 }
 
 export function wrapReadError(err: Error, file: string): Error {

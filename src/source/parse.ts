@@ -26,6 +26,8 @@ export interface RawRecord {
   bytes(): Buffer;
   /** Byte offset just after the record (and its line break). */
   end(): number;
+  /** Physical line where the next record starts. */
+  nextLine(): number;
   /** Whether the raw record contains two quote characters in a row (cheap: no decoding). */
   hasQuotePair(): boolean;
 }
@@ -80,11 +82,13 @@ export class RecordParser {
   private readonly base: number;
   private sink: RecordSink | undefined;
   private rawStart = 0;
+  private nextLine = 1;
   private rawEnd = 0;
   private readonly raw: RawRecord = {
     text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
     bytes: () => this.slice(this.rawStart, this.rawEnd),
     end: () => this.base + this.rawEnd,
+    nextLine: () => this.nextLine,
     hasQuotePair: () => this.slice(this.rawStart, this.rawEnd).includes(this.quotePair),
   };
   private readonly quotePair: Buffer;
@@ -98,8 +102,9 @@ export class RecordParser {
     const line = this.recordLine;
     this.rawStart = start;
     this.rawEnd = end;
+    this.nextLine = line + this.countLineBreaks(start, end);
     this.sink!(fields, line, this.base + start, this.raw);
-    this.recordLine = line + this.countLineBreaks(start, end);
+    this.recordLine = this.nextLine;
     this.recordStart = end;
   };
 

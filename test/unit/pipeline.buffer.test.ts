@@ -54,7 +54,7 @@ function chunk(records: Array<string | { code: string } | null>, firstLine = 2):
       rejects.push({ line: firstLine + i, offset: i * 10, record: 'x', column: 'c', code: r.code, message: 'm' });
       rejectRecords.push(i);
     }
-    marks.set([Buffer.byteLength(data), rows, firstLine + i, (i + 1) * 10], i * MARKS);
+    marks.set([Buffer.byteLength(data), rows, firstLine + i, (i + 1) * 10, firstLine + i + 1], i * MARKS);
   });
   return { data: Buffer.from(data), records: records.length, marks, rejects, rejectRecords };
 }
@@ -62,7 +62,7 @@ function chunk(records: Array<string | { code: string } | null>, firstLine = 2):
 describe('Batcher', () => {
   it('cuts by rows, keeps record ranges contiguous and hands rejects on in order', () => {
     const seen: string[] = [];
-    const b = new Batcher(2, 1 << 20, [], (r) => seen.push(r.code), new PipelineMetrics());
+    const b = new Batcher(2, 1 << 20, [], 0, (r) => seen.push(r.code), new PipelineMetrics());
     const out = b.add(chunk(['a\n', { code: 'C1' }, null, 'b\n', 'c\n']));
     expect(out.map((x) => [x.firstRecord, x.recordCount, x.rows, Buffer.concat(x.data).toString()])).toEqual([
       [0, 2, 1, 'a\n'],
@@ -77,7 +77,7 @@ describe('Batcher', () => {
   });
 
   it('cuts by bytes', () => {
-    const b = new Batcher(100, 4, [], () => undefined, new PipelineMetrics());
+    const b = new Batcher(100, 4, [], 0, () => undefined, new PipelineMetrics());
     const out = b.add(chunk(['aa\n', 'bb\n', 'cc\n']));
     expect(out.map((x) => Buffer.concat(x.data).toString())).toEqual(['aa\nbb\n']);
     expect(Buffer.concat(b.cut()!.data).toString()).toBe('cc\n');
@@ -85,8 +85,8 @@ describe('Batcher', () => {
 
   it('drops committed ranges with their rejects, and never lets a batch span one', () => {
     const seen: string[] = [];
-    const committed = [{ first: 1, count: 2, rows: 1, rejects: 1 }];
-    const b = new Batcher(10, 1 << 20, committed, (r) => seen.push(r.code), new PipelineMetrics());
+    const committed = [{ first: 1, count: 2, rows: 1, rejects: 1, endOffset: 30, nextLine: 4 }];
+    const b = new Batcher(10, 1 << 20, committed, 0, (r) => seen.push(r.code), new PipelineMetrics());
     const out = b.add(chunk(['a\n', { code: 'OLD' }, 'b\n', 'c\n', { code: 'NEW' }]));
     out.push(b.cut()!);
     expect(out.map((x) => [x.firstRecord, x.recordCount, Buffer.concat(x.data).toString()])).toEqual([
@@ -97,7 +97,7 @@ describe('Batcher', () => {
   });
 
   it('continues a batch across chunks', () => {
-    const b = new Batcher(3, 1 << 20, [], () => undefined, new PipelineMetrics());
+    const b = new Batcher(3, 1 << 20, [], 0, () => undefined, new PipelineMetrics());
     expect(b.add(chunk(['a\n', 'b\n']))).toEqual([]);
     const [batch] = b.add(chunk(['c\n', 'd\n'], 4));
     expect(batch).toMatchObject({ firstRecord: 0, recordCount: 3, rows: 3, lastLine: 4 });
