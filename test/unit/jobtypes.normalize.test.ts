@@ -26,7 +26,8 @@ describe('jobtypes normalize', () => {
     if (!r.ok) return;
     const jt = r.jobType;
     expect(jt.name).toBe('orders');
-    expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv' });
+    expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv', settleSeconds: 0 });
+    expect(jt.pipeline).toEqual({ bufferBatches: 4, consumers: 2 });
     expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore' });
     expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false });
     expect(jt.maxRejects).toEqual({ kind: 'count', value: 0, text: '0' });
