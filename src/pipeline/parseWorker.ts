@@ -6,6 +6,7 @@
  * PieceResult carrying the piece's task id.
  */
 import { parentPort } from 'node:worker_threads';
+import type { ErrorCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { RecordParser, type RawRecord } from '../source/parse.js';
 import type { Piece } from '../source/split.js';
@@ -32,7 +33,7 @@ export interface PieceResult {
   readonly rejects: Reject[];
   /** For each reject, the index of its record within the piece. */
   readonly rejectRecords: number[];
-  readonly error?: { code: string; message: string; line?: number };
+  readonly error?: { code: ErrorCode; message: string; line?: number };
 }
 
 export type WorkerMessage =
@@ -89,7 +90,7 @@ function parsePiece(task: number, { jobType: jt, processRecord }: Context, piece
     parser.write(piece.buf, sink);
     parser.end(sink);
   } catch (err) {
-    const e = err as { code?: string; message: string; context?: { line?: number } };
+    const e = err as { code?: ErrorCode; message: string; context?: { line?: number } };
     return { task, seq: piece.seq, data: new Uint8Array(0), records, marks: new Float64Array(0), rejects, rejectRecords, error: { code: e.code ?? 'INTERNAL', message: e.message, ...(e.context?.line ? { line: e.context.line } : {}) } };
   }
   const bytes = data.take(0);
