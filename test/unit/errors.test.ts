@@ -47,6 +47,11 @@ describe('error codes', () => {
     expect([signalExitCode('SIGINT'), signalExitCode('SIGTERM'), EXIT.crashed]).toEqual([130, 143, 70]);
   });
 
+  it('keeps the exit codes that src/cli/main.ts picked by prefix before exitCodeFor', () => {
+    const legacy = (code: string) => (code === 'USAGE' || code.startsWith('JOBTYPE_') || code === 'JOBTYPES_DIR_NOT_FOUND' ? 2 : 1);
+    for (const c of [...ERROR_CODES, 'CSV_QUOTE_NOT_CLOSED', 'PG_23505', 'ECONNREFUSED'] as const) expect(exitCodeFor(c), c).toBe(legacy(c));
+  });
+
   it('classifies foreign errors by their code', () => {
     const pgError = Object.assign(new Error('duplicate key'), { code: '23505', severity: 'ERROR' });
     expect(errorCode(pgError)).toBe('PG_23505');
