@@ -49,11 +49,12 @@ describe('cron helpers', () => {
       expect(lastMissedFire('0 2 * * *', 'Europe/Berlin', at('2026-03-09T12:00:00Z'), at('2026-03-10T09:00:00Z'))).toEqual(at('2026-03-10T01:00:00Z'));
     });
 
-    it('looks back at most maxSpanMs', () => {
+    it('looks back at most maxSpanMs (default 31 days)', () => {
       const after = at('2026-01-01T00:00:00Z');
-      const now = at('2026-03-10T09:00:00Z');
-      expect(lastMissedFire('0 2 1 1 *', 'UTC', after, now)).toBeUndefined(); // Jan 1 02:00 is past the 31-day default span
-      expect(lastMissedFire('0 2 1 1 *', 'UTC', after, now, 80 * 86_400_000)).toEqual(at('2026-01-01T02:00:00Z'));
+      const now = at('2026-03-10T09:00:00Z'); // a Tuesday
+      expect(lastMissedFire('0 2 5 2 *', 'UTC', after, now)).toBeUndefined(); // Feb 5 is 33 days back
+      expect(lastMissedFire('0 2 * * 1', 'UTC', after, now, 86_400_000)).toBeUndefined(); // Monday 02:00 is 31 hours back
+      expect(lastMissedFire('0 2 * * 1', 'UTC', after, now, 2 * 86_400_000)).toEqual(at('2026-03-09T02:00:00Z'));
     });
 
     it('scans by the second for a six-field expression, at most one day back', () => {
