@@ -16,7 +16,7 @@ import { ImporterError, errorMessage } from './errors.js';
 import { formatProblem, loadJobTypes } from './jobtypes/load.js';
 import { withPipelineOverrides, type JobType } from './jobtypes/normalize.js';
 import { PIPELINE_DEFAULTS } from './jobtypes/schema.js';
-import type { MetricsSnapshot } from './pipeline/metrics.js';
+import type { MetricsSnapshot } from './observability/metrics.js';
 import type { Batch } from './db/batch.js';
 import { ParsePool } from './pipeline/parsePool.js';
 import type { SourceFile } from './source/discover.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { errorCode, errorMessage, ImporterError } from './errors.js';
 import type { JobType } from './jobtypes/normalize.js';
 import type { Reject } from './db/batch.js';
-import { PipelineMetrics } from './pipeline/metrics.js';
+import { PipelineMetrics } from './observability/metrics.js';
 import { produce } from './pipeline/producer.js';
 import { thresholdExceeded } from './pipeline/threshold.js';
 import { discoverFiles, type SourceFile } from './source/discover.js';

@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import type { MetricsSnapshot } from '../pipeline/metrics.js';
+import type { MetricsSnapshot } from './metrics.js';
 import type { SourceFile } from '../source/discover.js';
-import type { FileReport } from '../pipeline/report.js';
+import type { FileReport } from './report.js';
 
 export interface ProgressHooks {
   onFileStart(jobType: string, file: SourceFile): void;

@@ -3,9 +3,9 @@
  * so that a dashboard in another process can follow imports in real time. At most one progress
  * message per file every `minIntervalMs`; start and end always go out.
  */
-import type { MetricsSnapshot } from '../pipeline/metrics.js';
+import type { MetricsSnapshot } from './metrics.js';
 import type { SourceFile } from '../source/discover.js';
-import type { FileReport } from '../pipeline/report.js';
+import type { FileReport } from './report.js';
 
 export const PROGRESS_CHANNEL = 'importer_progress';
 

@@ -9,7 +9,7 @@
 import type { Batch, Reject } from '../db/batch.js';
 import type { CommittedRange } from '../db/checkpoints.js';
 import { MARKS, type ProcessedChunk } from './chunk.js';
-import type { PipelineMetrics } from './metrics.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 
 export class Batcher {
   private seq = 0;

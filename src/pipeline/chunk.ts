@@ -4,6 +4,7 @@
  * record source (inline parsing, the parse threads) delivers its records in this one shape.
  */
 import type { Reject } from '../db/batch.js';
+import type { ErrorCode } from '../errors.js';
 import type { RawRecord, RecordSink } from '../source/parse.js';
 import { ByteSink } from './bytes.js';
 import type { Processed } from './process.js';
@@ -25,7 +26,7 @@ export interface ProcessedChunk {
   /** For each reject, the index of its record within the chunk. */
   readonly rejectRecords: number[];
   /** The chunk's records stop here: the file cannot be read past this error. */
-  readonly error?: { readonly code: string; readonly message: string; readonly line?: number } | undefined;
+  readonly error?: { readonly code: ErrorCode; readonly message: string; readonly line?: number } | undefined;
 }
 
 /** Collects processed records into a ProcessedChunk. */
@@ -83,6 +84,6 @@ export class ChunkBuilder {
 }
 
 function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
-  const e = err as { code?: string; message?: string; context?: { line?: number } };
+  const e = err as { code?: ErrorCode; message?: string; context?: { line?: number } };
   return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.context?.line ? { line: e.context.line } : {}) };
 }

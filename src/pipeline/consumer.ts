@@ -9,7 +9,7 @@ import type { ConnectionBudget } from '../db/budget.js';
 import { commitBatch, type BatchTarget } from '../db/copy.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
 import type { BoundedBuffer } from './buffer.js';
-import type { PipelineMetrics } from './metrics.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 
 export interface ConsumerContext {
   readonly budget: ConnectionBudget;

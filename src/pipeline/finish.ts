@@ -10,7 +10,7 @@ import type { Ledger } from '../db/ledger.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
-import type { FileReport } from './report.js';
+import type { FileReport } from '../observability/report.js';
 import { thresholdExceeded, thresholdMessage } from './threshold.js';
 
 export interface FinishContext {

@@ -8,7 +8,7 @@
 import type { JobType } from '../jobtypes/normalize.js';
 import { PieceSplitter, type Piece } from '../source/split.js';
 import type { HeaderMapping } from './header.js';
-import type { PipelineMetrics } from './metrics.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import type { PieceResult } from './parseProtocol.js';
 import type { ParsePool } from './parsePool.js';
 import type { RecordSource, TakeChunk } from './recordSource.js';

@@ -16,7 +16,7 @@ import { faultFor } from '../util/faults.js';
 import { Batcher } from './batcher.js';
 import type { ProcessedChunk } from './chunk.js';
 import { HeaderReader, type HeaderRead } from './header.js';
-import type { PipelineMetrics } from './metrics.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { poolSource, POOL_MIN_BYTES } from './poolSource.js';
 import { inlineSource, type RecordSource } from './recordSource.js';

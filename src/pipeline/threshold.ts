@@ -6,7 +6,7 @@
 import type { Reject } from '../db/batch.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
-import type { PipelineMetrics } from './metrics.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 
 /** Whether `rejected` of `total` records is more than the job type allows. */
 export function thresholdExceeded(jt: JobType, rejected: number, total: number): boolean {

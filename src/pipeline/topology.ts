@@ -23,10 +23,10 @@ import { changedSince, type Fingerprint } from '../source/fingerprint.js';
 import { BoundedBuffer } from './buffer.js';
 import { startConsumers } from './consumer.js';
 import { failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
-import { PipelineMetrics } from './metrics.js';
+import { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { produce } from './producer.js';
-import { skipChanged, type FileReport } from './report.js';
+import { skipChanged, type FileReport } from '../observability/report.js';
 
 export interface PipelineSettings {
   readonly retry: RetryPolicy;

@@ -7,7 +7,7 @@
  * newlines included, any of CRLF, LF or CR endings) and its raw text can be shown for a reject.
  */
 import { Parser } from 'csv-parse';
-import { ImporterError } from '../errors.js';
+import { ImporterError, type CsvErrorCode } from '../errors.js';
 
 export interface ParserOptions {
   readonly delimiter: string;
@@ -147,7 +147,7 @@ export class RecordParser {
   }
 
   private wrap(err: Error): ImporterError {
-    const code = (err as { code?: string }).code ?? 'CSV_PARSE_ERROR';
+    const code: CsvErrorCode = (err as { code?: CsvErrorCode }).code ?? 'CSV_PARSE_ERROR';
     const line = this.recordLine;
     const reason = err.message.replace(/^[^:]*:\s*/, '');
     return new ImporterError(code, `line ${line}: ${reason}`, { line, offset: this.base + this.recordStart }, { cause: err });

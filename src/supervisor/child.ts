@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { EXIT, signalExitCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import { restartPolicy } from './restartPolicy.js';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'importer.js');
 
@@ -62,22 +64,20 @@ function runOnce(jt: JobType, o: ChildOptions): Promise<{ code: number | null; s
 }
 
 export async function runSupervisedChild(jt: JobType, o: ChildOptions, log: Logger): Promise<ChildOutcome> {
-  const restartsAt: number[] = [];
-  for (let restarts = 0; ; restarts++) {
+  const policy = restartPolicy(jt.restart);
+  for (;;) {
+    const restarts = policy.restarts;
     const { code, signal, stdout } = await runOnce(jt, o);
-    // 0: done; 1: files or definitions failed (recorded in the ledger; a restart would not help); 2: usage.
-    if (code === 0 || code === 1 || code === 2) return { status: code === 0 ? 'succeeded' : 'failed', restarts, exitCode: code, stdout };
+    // ok: done; failed: files or definitions failed (recorded in the ledger; a restart would not help); usage.
+    if (code === EXIT.ok || code === EXIT.failed || code === EXIT.usage) return { status: code === EXIT.ok ? 'succeeded' : 'failed', restarts, exitCode: code, stdout };
     const error = signal ? `import process killed by ${signal}` : `import process crashed with exit code ${code}`;
-    if (o.stopping() || code === 130 || code === 143) return { status: 'interrupted', restarts, exitCode: code, error, stdout };
-    const now = Date.now();
-    while (restartsAt.length > 0 && now - restartsAt[0]! > jt.restart.withinSeconds * 1000) restartsAt.shift();
-    if (restartsAt.length >= jt.restart.max) {
+    if (o.stopping() || code === signalExitCode('SIGINT') || code === signalExitCode('SIGTERM')) return { status: 'interrupted', restarts, exitCode: code, error, stdout };
+    const next = policy.onFailure();
+    if (!next.restart) {
       log.error({ jobType: jt.name, restarts, error }, `${jt.name}: gave up after ${restarts} restarts`);
       return { status: 'failed', restarts, exitCode: code, error, stdout };
     }
-    const delay = jt.restart.backoffMs * 2 ** restartsAt.length;
-    restartsAt.push(now);
-    log.warn({ jobType: jt.name, error, restart: restarts + 1, delayMs: delay }, `${jt.name}: import crashed; restarting`);
-    await new Promise((r) => setTimeout(r, delay));
+    log.warn({ jobType: jt.name, error, restart: next.attempt, delayMs: next.delayMs }, `${jt.name}: import crashed; restarting`);
+    await new Promise((r) => setTimeout(r, next.delayMs));
   }
 }

@@ -5,12 +5,13 @@
  * is marked failed with its last error.
  */
 import PQueue from 'p-queue';
-import { ImporterError, errorCode, errorMessage } from '../errors.js';
+import { ImporterError, errorCode, errorMessage, type ErrorCode, type ReportedCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import { restartPolicy } from './restartPolicy.js';
 import { runJobType, type FileReport, type JobReport, type WorkerContext } from './worker.js';
 
 /** Errors a restart cannot fix: the definition or the environment must change first. */
-const NOT_RESTARTABLE = new Set(['SOURCE_NOT_FOUND', 'TARGET_MISSING', 'INTERRUPTED']);
+const NOT_RESTARTABLE: ReadonlySet<ReportedCode> = new Set<ErrorCode>(['SOURCE_NOT_FOUND', 'TARGET_MISSING', 'INTERRUPTED']);
 
 export interface SuperviseOptions {
   /** Job types that run at once. */
@@ -22,8 +23,7 @@ export interface SuperviseOptions {
 export async function superviseJobType(ctx: WorkerContext, jt: JobType, trigger: string): Promise<JobReport> {
   const started = performance.now();
   const files: FileReport[] = [];
-  const restartsAt: number[] = [];
-  let restarts = 0;
+  const policy = restartPolicy(jt.restart);
   let lastError: unknown;
   const jobRunId = await ctx.ledger.startJobRun(ctx.runId, jt.name, trigger).catch(() => undefined);
   for (;;) {
@@ -36,18 +36,15 @@ export async function superviseJobType(ctx: WorkerContext, jt: JobType, trigger:
       const code = errorCode(err);
       ctx.logger.error({ jobType: jt.name, code, err: errorMessage(err), stack: (err as Error)?.stack }, `${jt.name}: worker failed`);
       if (ctx.signal.aborted || (err instanceof ImporterError && NOT_RESTARTABLE.has(code))) break;
-      const now = Date.now();
-      while (restartsAt.length > 0 && now - restartsAt[0]! > jt.restart.withinSeconds * 1000) restartsAt.shift();
-      if (restartsAt.length >= jt.restart.max) break;
-      const delay = jt.restart.backoffMs * 2 ** restartsAt.length;
-      restartsAt.push(now);
-      restarts++;
-      ctx.logger.warn({ jobType: jt.name, restart: restarts, delayMs: delay }, `${jt.name}: restarting worker`);
-      await new Promise((r) => setTimeout(r, delay));
+      const next = policy.onFailure();
+      if (!next.restart) break;
+      ctx.logger.warn({ jobType: jt.name, restart: next.attempt, delayMs: next.delayMs }, `${jt.name}: restarting worker`);
+      await new Promise((r) => setTimeout(r, next.delayMs));
       // Files already loaded are skipped by the ledger on the next attempt; keep only their final reports.
       files.splice(0, files.length, ...files.filter((f) => f.status === 'loaded' || f.status === 'skipped'));
     }
   }
+  const restarts = policy.restarts;
   const failedFiles = files.filter((f) => f.status === 'failed').length;
   const interrupted = files.some((f) => f.status === 'interrupted') || (ctx.signal.aborted && lastError !== undefined);
   const status: JobReport['status'] = lastError !== undefined || failedFiles > 0 ? (interrupted ? 'interrupted' : 'failed') : interrupted ? 'interrupted' : 'succeeded';

@@ -7,14 +7,14 @@ import { ensureTarget } from '../db/target.js';
 import { errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { replaceTables, type StagedReport } from '../pipeline/finish.js';
-import type { MetricsSnapshot } from '../pipeline/metrics.js';
-import { newFileReport, skipChanged, type FileReport } from '../pipeline/report.js';
+import type { MetricsSnapshot } from '../observability/metrics.js';
+import { newFileReport, skipChanged, type FileReport } from '../observability/report.js';
 import { loadFile, type PipelineSettings } from '../pipeline/topology.js';
 import { discoverFiles, type SourceFile } from '../source/discover.js';
 import { changedSince, sha256File } from '../source/fingerprint.js';
 import { injectStartFault } from '../util/faults.js';
 
-export type { FileReport, FileStatus } from '../pipeline/report.js';
+export type { FileReport, FileStatus } from '../observability/report.js';
 
 export type JobStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 

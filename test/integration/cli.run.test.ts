@@ -165,7 +165,8 @@ columns: [{ name: id, type: integr }]
     expect(none.stderr).toContain('JOBTYPE_NONE_VALID');
     const unknown = await run(['--jobtypes', path.join(ROOT, 'jobtypes'), 'ordres']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown job type "ordres" (did you mean "orders"?)');
+    expect(unknown.stderr).toContain('importer: JOBTYPE_UNKNOWN: ');
+    expect(unknown.stderr).toContain('(did you mean "orders"?)'); // the suggestion is the feature
     const badFlag = await runCli(['run', '--max-conections', '3']);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('--max-connections');

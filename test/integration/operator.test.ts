@@ -28,6 +28,8 @@ describe('progress without a terminal', () => {
     expect(r.stderr).toMatch(/progress prog p\.csv: \d+%, \d+ rows, \d+ rows\/s, ETA \d+s, 0 rejects/);
     expect(r.stderr + r.stdout).not.toMatch(/\u001b\[/);
     const quiet = await runCli(['run', '--jobtypes', dir, '--quiet', '--force', '--progress-interval', '1', '--data-dir', dataDir], { env: env() });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/p\.csv\s+loaded\s+60,000\s/); // it did load the file again, quietly
     expect(quiet.stderr).not.toMatch(/progress/);
   });
 });
@@ -88,6 +90,7 @@ describe('importer new', () => {
     expect(await db.query('SELECT zip FROM payments ORDER BY payment_id LIMIT 1')).toEqual([{ zip: '01234' }]);
     const again = await runCli(['new', 'payments', '--from', sample, '--jobtypes', dir]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain('--force');
+    expect(again.stderr).toContain('importer: USAGE: ');
+    expect(again.stderr).toContain('--force'); // the message says what to do: that is the feature
   });
 });

@@ -150,7 +150,8 @@ describe('a parse thread that dies', () => {
     expect(file('thread_ok')).toMatchObject({ status: 'loaded', rows_loaded: 40000 });
     await expectExactRows('thread_ok', 40000);
     expect(file('thread_dies')).toMatchObject({ status: 'failed', error: { code: 'PARSE_THREAD_FAILED' } });
-    expect(file('thread_dies').error!.message).toMatch(/data\.csv: the parse thread died \(exit code 3\) while parsing the records from line \d+/);
+    // The error names the line where the dead thread's piece starts (a piece starts on a record after the header).
+    expect(file('thread_dies').error!.line).toBeGreaterThan(1);
     // Nothing of the failed file is in its table, and the next run (without the fault) loads it.
     expect(await db.query('SELECT 1 FROM thread_dies LIMIT 1')).toHaveLength(0);
     const again = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, jobs: 2, parseThreads: 2, maxConnections: 5, logger: silentLogger() });

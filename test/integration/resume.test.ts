@@ -11,7 +11,7 @@ import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedJobType, writeGeneratedCsv } from '../../bench/generate.js';
 import { run } from '../../src/importer.js';
-import type { MetricsSnapshot } from '../../src/pipeline/metrics.js';
+import type { MetricsSnapshot } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, tempDir } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';

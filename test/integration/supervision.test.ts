@@ -59,9 +59,11 @@ describe('importer run: one failure never reaches the other job types', () => {
     const jobs = Object.fromEntries(JSON.parse(r.stdout).jobs.map((j: { name: string }) => [j.name, j]));
     expect(jobs.sup_good).toMatchObject({ status: 'succeeded', rows_loaded: 15 });
     expect(jobs.sup_rowthrow.status).toBe('failed');
-    expect(jobs.sup_rowthrow.files[0].error.message).toContain('processing threw on record 3');
+    expect(jobs.sup_rowthrow.files[0].error.code).toBe('INTERNAL');
+    expect(jobs.sup_rowthrow.files[0].error.message).toContain('processing threw on record 3'); // which fault: the injected one
     expect(jobs.sup_crashy).toMatchObject({ status: 'failed', restarts: 2 });
-    expect(jobs.sup_crashy.error.message).toContain('injected fault');
+    expect(jobs.sup_crashy.error.code).toBe('INTERNAL');
+    expect(jobs.sup_crashy.error.message).toContain('injected fault'); // which fault: the injected one
     expect(jobs.sup_vanished).toMatchObject({ status: 'failed', restarts: 0, error: { code: 'SOURCE_NOT_FOUND' } });
     expect(JSON.parse(r.stdout).invalid.map((d: { name: string }) => d.name)).toEqual(['invalid']);
     expect(await db.query('SELECT count(*) AS n FROM sup_good')).toEqual([{ n: '15' }]);
@@ -165,7 +167,7 @@ describe('importer schedule', () => {
     const r = await daemon.done;
     expect(r.code).toBe(143);
     expect(r.stderr).toMatch(/tick skipped: the previous import of this job type is still running/);
-    expect(r.stderr).toMatch(/broken\.yaml: source\.path: is required/);
+    expect(r.stderr).toMatch(/broken\.yaml: source\.path: is required .*"code":"JOBTYPE_INVALID"/);
     const f = await fires();
     expect(f.find((x) => x.job_type === 'sch_dies')).toMatchObject({ reason: 'run_now', status: 'failed', restarts: '2', exit_code: '70' });
     expect(f.find((x) => x.job_type === 'sch_fine')).toMatchObject({ reason: 'run_now', status: 'succeeded', restarts: '0', exit_code: '0' });

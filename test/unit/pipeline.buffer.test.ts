@@ -5,7 +5,7 @@ import { encodeValue } from '../../src/db/copyText.js';
 import { Batcher } from '../../src/pipeline/batcher.js';
 import { MARKS, type ProcessedChunk } from '../../src/pipeline/chunk.js';
 import { isQuotedEmptyField } from '../../src/pipeline/encode.js';
-import { PipelineMetrics } from '../../src/pipeline/metrics.js';
+import { PipelineMetrics } from '../../src/observability/metrics.js';
 
 describe('BoundedBuffer', () => {
   it('makes put wait while full and keeps FIFO order', async () => {
