@@ -33,10 +33,16 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
 async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
   await client.query('BEGIN');
   await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-  await client.query('CREATE SCHEMA IF NOT EXISTS importer');
-  await client.query(
-    'CREATE TABLE IF NOT EXISTS importer.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+  // Statements whose objects exist are skipped, not just made harmless with IF NOT EXISTS: CREATE
+  // SCHEMA needs CREATE on the database even when the schema is there, and a role the DBA granted
+  // the ledger's schemas to has no reason to hold it.
+  const { rows: have } = await client.query<{ schema: string | null; table: string | null }>(
+    `SELECT to_regnamespace('importer')::text AS schema, to_regclass('importer.migrations')::text AS table`,
   );
+  if (!have[0]?.schema) await client.query('CREATE SCHEMA IF NOT EXISTS importer');
+  if (!have[0]?.table) {
+    await client.query('CREATE TABLE IF NOT EXISTS importer.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  }
   const { rows } = await client.query<{ version: number }>('SELECT version FROM importer.migrations');
   const done = new Set(rows.map((r) => r.version));
   const applied: number[] = [];

@@ -23,6 +23,17 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
+/**
+ * Errors that no retry and no restart can fix: the role lacks a privilege or cannot log in, an
+ * object or column is missing, the statement is wrong for the server (class 42), the database does
+ * not exist (3D000), or the server's disk is full (53100, for the file at hand).
+ */
+export function isPermanent(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return code.startsWith('42') || code.startsWith('28') || code === '3D000' || code === '53100';
+}
+
 export interface RetryPolicy {
   /** Give up once this many milliseconds have passed since the first failure. */
   readonly deadlineMs: number;

@@ -7,10 +7,11 @@
 import PQueue from 'p-queue';
 import { ImporterError, errorCode, errorMessage, type ErrorCode, type ReportedCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import { isPermanent } from '../db/retry.js';
 import { restartPolicy } from './restartPolicy.js';
 import { runJobType, type FileReport, type JobReport, type WorkerContext } from './worker.js';
 
-/** Errors a restart cannot fix: the definition or the environment must change first. */
+/** Errors a restart cannot fix: the definition or the environment must change first (and isPermanent's). */
 const NOT_RESTARTABLE: ReadonlySet<ReportedCode> = new Set<ErrorCode>(['SOURCE_NOT_FOUND', 'TARGET_MISSING', 'INTERRUPTED']);
 
 export interface SuperviseOptions {
@@ -35,7 +36,7 @@ export async function superviseJobType(ctx: WorkerContext, jt: JobType, trigger:
       lastError = err;
       const code = errorCode(err);
       ctx.logger.error({ jobType: jt.name, code, err: errorMessage(err), stack: (err as Error)?.stack }, `${jt.name}: worker failed`);
-      if (ctx.signal.aborted || (err instanceof ImporterError && NOT_RESTARTABLE.has(code))) break;
+      if (ctx.signal.aborted || (err instanceof ImporterError && NOT_RESTARTABLE.has(code)) || isPermanent(err)) break;
       const next = policy.onFailure();
       if (!next.restart) break;
       ctx.logger.warn({ jobType: jt.name, restart: next.attempt, delayMs: next.delayMs }, `${jt.name}: restarting worker`);

@@ -127,3 +127,28 @@ describe('permanent database errors', () => {
     expect(await db.query('SELECT id, v FROM public.perm')).toEqual([{ id: '2', v: 'ok' }]);
   });
 });
+
+describe('a missing privilege', () => {
+  it('fails the job type at once with PG_42501, without restarts', async () => {
+    const role = `imp_noc_${process.pid}`;
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+    // The ledger exists and is granted: only CREATE on the target's schema is missing.
+    await runCli(['status', '--jobtypes', await jobtypesDir({}), '--data-dir', dataDir], { env: { DATABASE_URL: db.url } });
+    await db.query(`GRANT ALL ON SCHEMA importer, importer_staging TO ${role}`);
+    await db.query(`GRANT ALL ON ALL TABLES IN SCHEMA importer TO ${role}`);
+    await db.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA importer TO ${role}`);
+    await db.query(`CREATE SCHEMA locked`);
+    await db.query(`REVOKE ALL ON SCHEMA locked FROM PUBLIC`);
+    const t = await setup('nopriv', '{ table: locked.nopriv }');
+    await t.write('a.csv', 'id,v\n1,a\n');
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'pw';
+    const r = await runCli(['run', '--jobtypes', t.dir, '--json', '--data-dir', dataDir], { env: { DATABASE_URL: url.toString() } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout, r.stderr).not.toBe('');
+    const job = JSON.parse(r.stdout).jobs[0];
+    expect(job).toMatchObject({ status: 'failed', restarts: 0, error: { code: 'PG_42501' } });
+    expect(r.stderr).not.toMatch(/restarting worker/);
+  });
+});
