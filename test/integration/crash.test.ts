@@ -160,3 +160,28 @@ describe('the server crashes mid-import (immediate shutdown, crash recovery)', (
     }
   }
 });
+
+describe('an outage past --retry-deadline', () => {
+  it('gives up once, naming the batch that gave up; the next run finishes the file exactly', async () => {
+    const name = 'outage_deadline';
+    const dir = await jobtypesDir({ [`${name}.yaml`]: generatedJobType({ name, dir: src, table: name, batchRows: 2000 }) });
+    const env = { DATABASE_URL: server.url };
+    const args = ['run', '--jobtypes', dir, '--data-dir', dataDir, '--json', '--consumers', '1'];
+    const run = startCli([...args, '--retry-deadline', '2'], { env });
+    await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${name}'`))[0]!.n >= 1);
+    await closePool(pool);
+    await server.stop(); // down, and it stays down past the deadline
+    const first = await run.done;
+    await restartServer();
+    expect(first.code, first.stderr).toBe(1);
+    const file = JSON.parse(first.stdout).jobs[0].files[0];
+    expect(file).toMatchObject({ status: 'failed', error: { code: 'DB_TRANSIENT' } });
+    expect(file.error.message).toMatch(/batch at line \d+/);
+    // Recording the outcome did not retry for the deadline a second time.
+    expect(first.stderr).not.toMatch(/record outcome: transient database error, retrying/);
+    const second = await runCli(args, { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).jobs[0].files[0]).toMatchObject({ status: 'loaded', resumed: true, rows_loaded: ROWS });
+    await expectExact(name);
+  });
+});
