@@ -16,12 +16,14 @@ import { withSession } from '../db/session.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import { run, DEFAULTS, selectJobTypes, type RunReport } from '../importer.js';
 import { dryRun } from '../validate.js';
-import { nextFire, Scheduler } from '../supervisor/scheduler.js';
+import { Scheduler } from '../supervisor/scheduler.js';
+import { nextFire } from '../util/cron.js';
 import { createProgress } from '../observability/progress.js';
 import { runCrashHooks } from '../observability/crash.js';
 import type { Dashboard } from '../dashboard/server.js';
 import { runIsolated } from '../supervisor/isolated.js';
-import { history, status } from './history.js';
+import { history } from '../db/read/runs.js';
+import { status } from '../db/read/status.js';
 import { renderDefinition, sniff } from '../jobtypes/scaffold.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -87,7 +89,7 @@ async function withDatabase<T>(o: CommonOptions, logger: Logger, fn: (db: Databa
 
 async function query(db: Database, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
   // Rows as arrays (duplicate column names stay apart) of PostgreSQL's own text (dates stay dates).
-  return withSession(db.url, (client) => client.query({ text: sql, values: params, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } }));
+  return withSession(db.url, (client) => client.query({ text: sql, values: params, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } }), 'server');
 }
 
 function printRows(result: pg.QueryResult, json: boolean | undefined): void {
@@ -142,6 +144,14 @@ function shutdownSignal(
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** --allow-host names and $IMPORTER_DASHBOARD_ALLOWED_HOSTS (comma-separated). */
+function allowedHosts(fromFlags: readonly string[]): string[] {
+  const fromEnv = (process.env.IMPORTER_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  return [...fromFlags, ...fromEnv];
 }
 
 function runExitCode(report: RunReport, sig: NodeJS.Signals | undefined): number {
@@ -266,7 +276,7 @@ Examples:
     .action(async (name: string | undefined, o: CommonOptions & { limit: number }) => {
       const logger = loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
       await withDatabase(o, logger, async (database) => {
-        const runs = await history(database.url, name, o.limit);
+        const runs = await withSession(database.url, (c) => history(c, name, o.limit));
         if (o.json) {
           process.stdout.write(JSON.stringify({ runs }) + '\n');
           return;
@@ -435,7 +445,8 @@ Examples:
       .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, how long running imports may take to stop', positiveInt('--shutdown-timeout'), 30)
       .option('--dashboard', 'also serve the dashboard (see importer serve)')
       .option('--host <host>', 'dashboard address', '127.0.0.1')
-      .option('--port <port>', 'dashboard port', positiveInt('--port'), 7070),
+      .option('--port <port>', 'dashboard port', positiveInt('--port'), 7070)
+      .option('--allow-host <name>', 'a host name the dashboard answers to besides localhost and --host (repeatable; also $IMPORTER_DASHBOARD_ALLOWED_HOSTS, comma-separated)', collect, []),
   )
     .addHelpText(
       'after',
@@ -445,13 +456,13 @@ Examples:
   $ importer schedule --run-now            also run everything once at start
   $ DATABASE_URL=postgres://... importer schedule --max-connections 10 --jobs 4`,
     )
-    .action(async (o: CommonOptions & { runNow?: boolean; maxConnections: number; jobs: number; shutdownTimeout: number; dashboard?: boolean; host: string; port: number }) => {
+    .action(async (o: CommonOptions & { runNow?: boolean; maxConnections: number; jobs: number; shutdownTimeout: number; dashboard?: boolean; host: string; port: number; allowHost: string[] }) => {
       const logger = loggerFor(o);
       await withDatabase(o, logger, async (database) => {
         let dashboard: Dashboard | undefined;
         if (o.dashboard) {
           const { startDashboard } = await import('../dashboard/server.js');
-          dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined, logger });
+          dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined, allowedHosts: allowedHosts(o.allowHost), logger });
         }
         const scheduler = new Scheduler({
           jobtypesDir: path.resolve(o.jobtypes),
@@ -484,7 +495,8 @@ Examples:
       .command('serve')
       .description('the dashboard: job types, live imports, run history, rejects; a JSON API and /metrics (read-only)')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'port', positiveInt('--port'), 7070),
+      .option('--port <port>', 'port', positiveInt('--port'), 7070)
+      .option('--allow-host <name>', 'a host name the dashboard answers to besides localhost and --host, e.g. behind a proxy (repeatable; also $IMPORTER_DASHBOARD_ALLOWED_HOSTS, comma-separated)', collect, []),
   )
     .addHelpText(
       'after',
@@ -494,7 +506,7 @@ Examples:
   $ IMPORTER_DASHBOARD_TOKEN=s3cret importer serve --host 0.0.0.0
   $ curl -H "Authorization: Bearer s3cret" http://host:7070/api/runs`,
     )
-    .action(async (o: CommonOptions & { host: string; port: number }) => {
+    .action(async (o: CommonOptions & { host: string; port: number; allowHost: string[] }) => {
       const logger = loggerFor(o);
       await withDatabase(o, logger, async (database) => {
         // Loaded on demand: the dashboard (and prom-client) costs memory that `run` does not need.
@@ -505,6 +517,7 @@ Examples:
           databaseUrl: database.url,
           jobtypesDir: path.resolve(o.jobtypes),
           token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined,
+          allowedHosts: allowedHosts(o.allowHost),
           logger,
         });
         process.stdout.write(`dashboard: ${dashboard.url}\n`);

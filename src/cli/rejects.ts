@@ -1,41 +1,12 @@
 /** `importer rejects`: the quarantine, listed or exported as a fixable CSV. */
+import { rejects, type RejectFilter, type RejectRow } from '../db/read/rejects.js';
 import { withSession } from '../db/session.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { openSource } from '../source/open.js';
 import { RecordParser } from '../source/parse.js';
 
-export interface RejectFilter {
-  jobType?: string | undefined;
-  runId?: number | undefined;
-  file?: string | undefined;
-  limit?: number | undefined;
-}
-
-interface RejectRow {
-  id: string;
-  run_id: string | null;
-  job_type: string;
-  file: string;
-  line: string;
-  byte_offset: string;
-  column_name: string | null;
-  code: string;
-  message: string;
-  record: string;
-}
-
 async function fetchRejects(url: string, f: RejectFilter): Promise<RejectRow[]> {
-  return withSession(url, async (client) => {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
-    if (f.runId) where.push(`run_id = $${params.push(f.runId)}`);
-    if (f.file) where.push(`strpos(file, $${params.push(f.file)}) > 0`);
-    const sql = `SELECT id, run_id, job_type, file, line, byte_offset, column_name, code, message, record FROM importer.rejects
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY file, line${f.limit ? ` LIMIT ${Number(f.limit)}` : ''}`;
-    const { rows } = await client.query<RejectRow>({ text: sql, values: params, types: { getTypeParser: () => (v: string) => v } });
-    return rows;
-  });
+  return withSession(url, (c) => rejects(c, f));
 }
 
 export async function listRejects(url: string, f: RejectFilter, json: boolean): Promise<string> {

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import m000001 from './migrations/000001.js';
 import m000002 from './migrations/000002.js';
 import { isAlreadyExists } from './sql.js';
+import { withTransaction } from './transaction.js';
 
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 1, sql: m000001 },
@@ -19,17 +20,26 @@ const MIGRATION_LOCK = 0x696d706f7274;
 export async function migrate(client: pg.ClientBase): Promise<number[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await migrateOnce(client);
+      return await withTransaction(client, migrateOnce);
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if (isAlreadyExists(err) && attempt < 3) continue;
       throw err;
     }
   }
 }
 
+/** Connect, migrate, release: brings the schema up to date through one connection of `pool`. */
+export async function migratePool(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    return await migrate(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs inside one transaction (see migrate). */
 async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
-  await client.query('BEGIN');
   await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
   await client.query('CREATE SCHEMA IF NOT EXISTS importer');
   await client.query(
@@ -44,6 +54,5 @@ async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
     await client.query('INSERT INTO importer.migrations (version) VALUES ($1)', [m.version]);
     applied.push(m.version);
   }
-  await client.query('COMMIT');
   return applied;
 }
