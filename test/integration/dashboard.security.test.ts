@@ -174,6 +174,35 @@ describe('dashboard live progress validation', () => {
   });
 });
 
+describe('dashboard live feed', () => {
+  it('LISTENs again after its connection is killed, and still validates what arrives', async () => {
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'importer' AND query LIKE 'LISTEN%'`);
+      expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+      const until = Date.now() + 15_000;
+      let listening = 0;
+      while (Date.now() < until && listening < killed.rowCount!) {
+        await new Promise((r) => setTimeout(r, 200));
+        listening = (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'importer' AND query LIKE 'LISTEN%'`)).rowCount!;
+      }
+      expect(listening).toBe(killed.rowCount);
+      const stream = request(open.url, '/api/events', { streamMs: 1000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const m = { event: 'start', run_id: 9, pid: 99, job_type: 'after.reconnect', file: '/x.csv', bytes_total: 1, bytes_read: 0, rows: 0, rejected: 0, rows_per_second: 0, buffer_size: 0, buffer_capacity: 4, connections_in_use: 1, seconds: 0 };
+      await admin.query(`SELECT pg_notify('importer_progress', $1)`, [JSON.stringify({ ...m, job_type: '../etc' })]);
+      await admin.query(`SELECT pg_notify('importer_progress', $1)`, [JSON.stringify(m)]);
+      const { body } = await stream;
+      const messages = body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as { job_type: string });
+      expect(messages.map((x) => x.job_type)).toContain('after.reconnect');
+      expect(messages.map((x) => x.job_type)).not.toContain('../etc');
+    } finally {
+      await admin.end();
+    }
+  });
+});
+
 describe('dashboard ids', () => {
   it('answers 400 with a JSON error for a malformed id, 404 for an unknown one', async () => {
     for (const p of ['/api/runs/99999999999999999999', '/api/runs/abc', '/api/runs/-1', '/api/runs/0', '/api/runs/1.5', '/api/files/-1/rejects', '/api/files/abc/rejects', '/api/files/99999999999999999999/rejects']) {
