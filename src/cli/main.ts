@@ -4,7 +4,8 @@
  * model (src/db/read/), and prints through cli/format.ts.
  *
  * Exit codes: 0 success; 1 a job type, file or definition failed; 2 bad usage or no valid
- * definition; 70 a crash; 128+N stopped by signal N (130 for SIGINT, 143 for SIGTERM; cli/signals.ts).
+ * definition; 70 a crash; 128+N stopped by signal N (130 for SIGINT, 143 for SIGTERM). All in
+ * util/exitCodes.ts.
  */
 import { Command, CommanderError } from 'commander';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';

@@ -9,8 +9,7 @@ import { openDatabase, type Database } from '../db/connection.js';
 import { ImporterError } from '../errors.js';
 import { createLogger, type LogFormat } from '../observability/logger.js';
 
-/** Exit codes other than a signal's (see signals.ts) and a crash's (70). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT } from '../util/exitCodes.js';
 
 export interface CommonOptions {
   jobtypes: string;

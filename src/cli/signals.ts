@@ -1,15 +1,11 @@
 /**
- * Signals, written once: the exit code of a signal (128 + its number: SIGINT 130, SIGTERM 143) and
- * graceful shutdown (the first SIGINT/SIGTERM aborts, a second one or the timeout exits at once).
+ * Graceful shutdown on signals: the first SIGINT/SIGTERM aborts, a second one or the timeout exits
+ * at once with the signal's exit code (util/exitCodes.ts: SIGINT 130, SIGTERM 143).
  */
 import type { Logger } from 'pino';
+import { signalExitCode } from '../util/exitCodes.js';
 
-const SIGNAL_NUMBERS: Readonly<Partial<Record<NodeJS.Signals, number>>> = { SIGINT: 2, SIGTERM: 15 };
-
-/** 128 + the signal's number. */
-export function signalExitCode(sig: NodeJS.Signals): number {
-  return 128 + (SIGNAL_NUMBERS[sig] ?? 15);
-}
+export { signalExitCode } from '../util/exitCodes.js';
 
 export interface Shutdown {
   /** Aborted by the first SIGINT/SIGTERM. */

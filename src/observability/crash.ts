@@ -5,13 +5,14 @@
  * then the CLI's `exit` ends the process with 70. A second crash meanwhile exits at once.
  */
 import { errorCode, type ImporterError } from '../errors.js';
+import { EXIT } from '../util/exitCodes.js';
 
 type Hook = (err: Error) => Promise<void>;
 
 const hooks = new Set<Hook>();
 
 /** Exit code of a crash (EX_SOFTWARE). */
-export const CRASH_EXIT_CODE = 70;
+export const CRASH_EXIT_CODE = EXIT.crash;
 
 /** Registers a hook to run on a crash; returns the way to remove it. */
 export function onCrash(hook: Hook): () => void {
