@@ -21,9 +21,16 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+const SIGNAL_NUMBERS: Readonly<Partial<Record<NodeJS.Signals, number>>> = { SIGINT: 2, SIGTERM: 15 };
+
 /** Exit code of a process stopped by a signal: 128 + N (130 for SIGINT, 143 for SIGTERM). */
-export function signalExitCode(signal: 'SIGINT' | 'SIGTERM'): 130 | 143 {
-  return signal === 'SIGINT' ? 130 : 143;
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (SIGNAL_NUMBERS[signal] ?? 15);
+}
+
+/** True for the exit code of a process stopped gracefully by SIGINT or SIGTERM (the scheduler and --isolate read children's exits so). */
+export function isSignalExitCode(code: number | null): boolean {
+  return code === signalExitCode('SIGINT') || code === signalExitCode('SIGTERM');
 }
 
 /**

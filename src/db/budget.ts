@@ -3,12 +3,13 @@
  * for COPY, ledger, rejects or locks, is a lease from here; at most `max` exist at once.
  * A p-queue limiter hands out leases in FIFO order and makes the waiting visible.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { closePool } from './closePool.js';
+import { openPool } from './pool.js';
 
-export const APPLICATION_NAME = 'importer';
+export { APPLICATION_NAME } from './pool.js';
 
 export interface BudgetOptions {
   readonly connectionString: string;
@@ -38,17 +39,15 @@ export class ConnectionBudget {
     }
     this.max = opts.max;
     this.logger = opts.logger;
-    this.pool = new pg.Pool({
-      connectionString: opts.connectionString,
+    this.pool = openPool(opts.connectionString, {
       max: opts.max,
-      application_name: APPLICATION_NAME,
       // Values without an offset are read in UTC unless a job type names a time zone.
-      options: '-c TimeZone=UTC -c DateStyle=ISO,YMD',
+      settings: 'utc',
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 30_000,
+      // An idle connection that the server drops (restart, admin kill) must not crash the process.
+      onIdleError: (err) => this.logger.warn({ err: err.message }, 'an idle database connection was closed'),
     });
-    // An idle connection that the server drops (restart, admin kill) must not crash the process.
-    this.pool.on('error', (err) => this.logger.warn({ err: err.message }, 'an idle database connection was closed'));
     this.queue = new PQueue({ concurrency: opts.max });
   }
 

@@ -8,6 +8,7 @@ import m000001 from './migrations/000001.js';
 import m000002 from './migrations/000002.js';
 import m000003 from './migrations/000003.js';
 import { isAlreadyExists } from './sql.js';
+import { withTransaction } from './transaction.js';
 
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 1, sql: m000001 },
@@ -21,17 +22,26 @@ const MIGRATION_LOCK = 0x696d706f7274;
 export async function migrate(client: pg.ClientBase): Promise<number[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await migrateOnce(client);
+      return await withTransaction(client, migrateOnce);
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if (isAlreadyExists(err) && attempt < 3) continue;
       throw err;
     }
   }
 }
 
+/** Connect, migrate, release: brings the schema up to date through one connection of `pool`. */
+export async function migratePool(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    return await migrate(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs inside one transaction (see migrate). */
 async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
-  await client.query('BEGIN');
   await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
   // Statements whose objects exist are skipped, not just made harmless with IF NOT EXISTS: CREATE
   // SCHEMA needs CREATE on the database even when the schema is there, and a role the DBA granted
@@ -52,6 +62,5 @@ async function migrateOnce(client: pg.ClientBase): Promise<number[]> {
     await client.query('INSERT INTO importer.migrations (version) VALUES ($1)', [m.version]);
     applied.push(m.version);
   }
-  await client.query('COMMIT');
   return applied;
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { EXIT, signalExitCode } from '../errors.js';
+import { EXIT, isSignalExitCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { restartPolicy } from './restartPolicy.js';
 
@@ -71,7 +71,7 @@ export async function runSupervisedChild(jt: JobType, o: ChildOptions, log: Logg
     // ok: done; failed: files or definitions failed (recorded in the ledger; a restart would not help); usage.
     if (code === EXIT.ok || code === EXIT.failed || code === EXIT.usage) return { status: code === EXIT.ok ? 'succeeded' : 'failed', restarts, exitCode: code, stdout };
     const error = signal ? `import process killed by ${signal}` : `import process crashed with exit code ${code}`;
-    if (o.stopping() || code === signalExitCode('SIGINT') || code === signalExitCode('SIGTERM')) return { status: 'interrupted', restarts, exitCode: code, error, stdout };
+    if (o.stopping() || isSignalExitCode(code)) return { status: 'interrupted', restarts, exitCode: code, error, stdout };
     const next = policy.onFailure();
     if (!next.restart) {
       log.error({ jobType: jt.name, restarts, error }, `${jt.name}: gave up after ${restarts} restarts`);

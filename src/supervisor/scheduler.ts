@@ -15,14 +15,16 @@ import { watch, type FSWatcher } from 'node:fs';
 import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import PQueue from 'p-queue';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { APPLICATION_NAME } from '../db/budget.js';
 import { closePool } from '../db/closePool.js';
-import { migrate } from '../db/migrate.js';
+import { migratePool } from '../db/migrate.js';
+import { openPool } from '../db/pool.js';
+import { claimFire, claimMissedFire, finishFire, recordUnrunFire } from '../db/scheduleFires.js';
 import { ImporterError } from '../errors.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import { lastMissedFire } from '../util/cron.js';
 import { runSupervisedChild, type ChildOutcome } from './child.js';
 
 export interface SchedulerOptions {
@@ -46,31 +48,6 @@ interface Entry {
   readonly task: ScheduledTask | undefined;
 }
 
-/** Next fire time of a cron expression, or null. */
-export function nextFire(expression: string, timezone?: string): Date | null {
-  const task = cron.createTask(expression, () => undefined, timezone ? { timezone } : {});
-  try {
-    return task.getNextRuns(1)[0] ?? null;
-  } finally {
-    void task.destroy();
-  }
-}
-
-/** The latest fire time of `expression` in (after, now], scanning at most `maxSpanMs` back. */
-export function lastMissedFire(expression: string, timezone: string | undefined, after: Date, now: Date, maxSpanMs = 31 * 86_400_000): Date | undefined {
-  const task = cron.createTask(expression, () => undefined, timezone ? { timezone } : {});
-  try {
-    const seconds = expression.trim().split(/\s+/).length === 6;
-    const step = seconds ? 1000 : 60_000;
-    const floor = Math.max(after.getTime() + 1, now.getTime() - (seconds ? 86_400_000 : maxSpanMs));
-    let t = Math.floor(now.getTime() / step) * step;
-    for (; t >= floor; t -= step) if (task.match(new Date(t))) return new Date(t);
-    return undefined;
-  } finally {
-    void task.destroy();
-  }
-}
-
 export class Scheduler {
   private readonly pool: pg.Pool;
   private readonly entries = new Map<string, Entry>();
@@ -90,17 +67,15 @@ export class Scheduler {
     const jobs = Math.max(1, Math.min(opts.jobs, Math.floor((opts.maxConnections - 1) / 2)));
     this.share = Math.floor((opts.maxConnections - 1) / jobs);
     this.queue = new PQueue({ concurrency: jobs });
-    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, application_name: APPLICATION_NAME });
-    this.pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'scheduler database connection closed'));
+    this.pool = openPool(opts.databaseUrl, {
+      max: 1,
+      settings: 'utc',
+      onIdleError: (err) => opts.logger.warn({ err: err.message }, 'scheduler database connection closed'),
+    });
   }
 
   async start(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await migrate(client);
-    } finally {
-      client.release();
-    }
+    await migratePool(this.pool);
     await this.reload(true);
     this.watcher = watch(this.opts.jobtypesDir, () => {
       clearTimeout(this.reloadTimer);
@@ -168,41 +143,25 @@ export class Scheduler {
    * moments ago) and nothing was missed; otherwise the last missed fire time is claimed here.
    */
   private async catchUp(jt: JobType): Promise<void> {
+    const runOnce = jt.missed === 'run_once';
     const client = await this.pool.connect();
-    let claimed: Date | undefined;
+    let missed: Date | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('importer.schedule_fires'), hashtext($1))`, [jt.name]);
-      const { rows } = await client.query<{ last: Date | null; others_recently: boolean }>(
-        `SELECT max(fire_at) AS last,
-                coalesce(bool_or(instance <> $2 AND started_at > now() - interval '60 seconds'), false) AS others_recently
-           FROM importer.schedule_fires WHERE job_type = $1`,
-        [jt.name, this.instance],
-      );
-      const last = rows[0]?.last;
-      const missed = last && !rows[0]!.others_recently ? lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000)) : undefined;
-      if (missed) {
-        const runOnce = jt.missed === 'run_once';
-        const r = await client.query(
-          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at)
-           VALUES ($1, $2, 'missed', $3, $4, CASE WHEN $4 = 'running' THEN NULL ELSE now() END) ON CONFLICT DO NOTHING RETURNING 1`,
-          [jt.name, missed, this.instance, runOnce ? 'running' : 'missed_skipped'],
-        );
-        if (r.rowCount && runOnce) claimed = missed;
-        if (r.rowCount && !runOnce) {
-          this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'a fire was missed while the scheduler was down; skipped (missed: skip)');
-        }
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      missed = await claimMissedFire(client, {
+        jobType: jt.name,
+        instance: this.instance,
+        runOnce,
+        missedSince: (last) => lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000)),
+      });
     } finally {
       client.release();
     }
-    if (claimed) {
-      this.opts.logger.info({ jobType: jt.name, missed: claimed.toISOString() }, 'running a fire missed while the scheduler was down');
-      void this.fire(jt, claimed, 'missed', true);
+    if (missed && !runOnce) {
+      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'a fire was missed while the scheduler was down; skipped (missed: skip)');
+    }
+    if (missed && runOnce) {
+      this.opts.logger.info({ jobType: jt.name, missed: missed.toISOString() }, 'running a fire missed while the scheduler was down');
+      void this.fire(jt, missed, 'missed', true);
     }
   }
 
@@ -215,37 +174,23 @@ export class Scheduler {
       const status = this.stopping ? 'interrupted' : 'skipped_overlap';
       // A fire claimed beforehand (a missed one, see catchUp) is closed here, never left 'running'.
       if (alreadyClaimed) {
-        await this.pool
-          .query(`UPDATE importer.schedule_fires SET status = $3, finished_at = now() WHERE job_type = $1 AND fire_at = $2`, [jt.name, fireAt, status])
-          .catch(() => undefined);
+        await finishFire(this.pool, jt.name, fireAt, { status }).catch(() => undefined);
       } else if (!this.stopping) {
-        await this.pool
-          .query(
-            `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance, status, finished_at) VALUES ($1, $2, $3, $4, $5, now())
-             ON CONFLICT DO NOTHING`,
-            [jt.name, fireAt, reason, this.instance, status],
-          )
-          .catch(() => undefined);
+        await recordUnrunFire(this.pool, { jobType: jt.name, fireAt, instance: this.instance }, reason, status).catch(() => undefined);
       }
       return;
     }
     this.active.add(jt.name);
     try {
       if (!alreadyClaimed) {
-        const claimed = await this.pool.query(
-          `INSERT INTO importer.schedule_fires (job_type, fire_at, reason, instance) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
-          [jt.name, fireAt, reason, this.instance],
-        );
-        if (!claimed.rowCount) {
+        const claimed = await claimFire(this.pool, { jobType: jt.name, fireAt, instance: this.instance }, reason);
+        if (!claimed) {
           log.debug({ fireAt: fireAt.toISOString() }, 'fire already taken by another scheduler instance');
           return;
         }
       }
       const result = await this.queue.add(() => this.runSupervised(jt, log));
-      await this.pool.query(
-        `UPDATE importer.schedule_fires SET status = $3, finished_at = now(), restarts = $4, exit_code = $5, error = $6 WHERE job_type = $1 AND fire_at = $2`,
-        [jt.name, fireAt, result.status, result.restarts, result.exitCode, result.error ?? null],
-      );
+      await finishFire(this.pool, jt.name, fireAt, { status: result.status, restarts: result.restarts, exitCode: result.exitCode, error: result.error ?? null });
     } catch (err) {
       log.error({ err: (err as Error).message }, 'scheduled fire failed');
     } finally {

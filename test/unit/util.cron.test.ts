@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { lastMissedFire, nextFire } from '../../src/supervisor/scheduler.js';
+import { lastMissedFire, nextFire } from '../../src/util/cron.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,0 +1,45 @@
+/** `importer rejects [JOBTYPE]`: the quarantine from the read model, listed, as JSON, or as a fixable CSV. */
+import type { Command } from 'commander';
+import { rejects } from '../../db/read/rejects.js';
+import { withSession } from '../../db/session.js';
+import { ImporterError } from '../../errors.js';
+import { loadJobTypes } from '../../jobtypes/load.js';
+import { formatRejects } from '../format.js';
+import { addCommon, positiveInt, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
+import { csvRejects } from '../rejectsCsv.js';
+
+interface RejectsOptions extends CommonOptions {
+  run?: number;
+  file?: string;
+  limit: number;
+  csv?: boolean;
+}
+
+async function action(name: string | undefined, o: RejectsOptions): Promise<void> {
+  const logger = quietLoggerFor(o);
+  if (o.csv && !name) throw new ImporterError('USAGE', 'rejects --csv needs a JOBTYPE (its header starts the CSV)');
+  const loaded = await loadJobTypes(o.jobtypes).catch(() => undefined);
+  const jt = name ? loaded?.valid.find((j) => j.name === name) : undefined;
+  if (o.csv && !jt) throw new ImporterError('USAGE', `rejects --csv: no valid job type "${name}" in ${o.jobtypes}`);
+  await withDatabase(o, logger, async (database) => {
+    const filter = { jobType: o.csv ? jt!.name : name, runId: o.run, file: o.file, limit: o.csv ? undefined : o.limit };
+    const rows = await withSession(database.url, (c) => rejects(c, filter));
+    process.stdout.write(o.csv ? await csvRejects(jt!, rows) : formatRejects(rows, filter.limit, o.json ?? false));
+  });
+}
+
+export function registerRejects(program: Command): void {
+  addCommon(
+    program
+      .command('rejects')
+      .description('list quarantined rows, or export them as a CSV to fix and drop back in')
+      .argument('[jobtype]', 'only this job type')
+      .option('--run <id>', 'only rejects of this run', positiveInt('--run'))
+      .option('--file <path>', 'only rejects of files whose path contains this')
+      .option('--limit <n>', 'rows to list at most', positiveInt('--limit'), 100)
+      .option('--csv', 'print the rejected records as a CSV (the job type\'s header, then the raw records); needs JOBTYPE')
+      .option('--json', 'print JSON'),
+  )
+    .addHelpText('after', '\nExamples:\n  $ importer rejects orders\n  $ importer rejects orders --run 12 --csv > orders-fixme.csv   # fix it, then move it into the source folder')
+    .action(action);
+}

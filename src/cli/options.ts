@@ -1,0 +1,83 @@
+/**
+ * What every command shares: the common options (and the environment variables behind their
+ * defaults), option parsers, the logger, and opening the database. The CLI is the only place that
+ * reads the environment; what it reads is passed down explicitly.
+ */
+import { Command, Option } from 'commander';
+import type { Logger } from 'pino';
+import { openDatabase, type Database } from '../db/connection.js';
+import { ImporterError } from '../errors.js';
+import { createLogger, type LogFormat } from '../observability/logger.js';
+
+export { EXIT } from '../errors.js';
+
+export interface CommonOptions {
+  jobtypes: string;
+  databaseUrl?: string;
+  dataDir: string;
+  logLevel: string;
+  logFormat: LogFormat;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--jobtypes <dir>', 'folder of job type definitions', process.env.IMPORTER_JOBTYPES ?? './jobtypes')
+    .option('--database-url <url>', 'PostgreSQL to load into (default: $DATABASE_URL, else the embedded server)')
+    .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', process.env.IMPORTER_DATA_DIR ?? '.importer')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['json', 'pretty']).default('pretty'))
+    .option('-q, --quiet', 'only warnings and errors on stderr');
+}
+
+export function loggerFor(o: CommonOptions): Logger {
+  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat });
+}
+
+/** The logger of a command whose stdout is the answer (status, history, sql, rejects): info is not worth showing. */
+export function quietLoggerFor(o: CommonOptions): Logger {
+  return loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
+}
+
+export function databaseUrl(o: CommonOptions): string | undefined {
+  return o.databaseUrl ?? (process.env.DATABASE_URL || undefined);
+}
+
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ImporterError('USAGE', `${name} expects a whole number from 1 upwards, got "${v}"`);
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new ImporterError('USAGE', `${name} expects a whole number from 0 upwards, got "${v}"`);
+    return n;
+  };
+}
+
+/** For repeatable options. */
+export const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+/** Opens the database, runs `fn`, and always releases it (an embedded server is stopped). */
+export async function withDatabase<T>(o: CommonOptions, logger: Logger, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
+  logger.info(`database: ${db.display}`);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** The dashboard's options from the environment: IMPORTER_DASHBOARD_TOKEN and IMPORTER_DASHBOARD_ALLOWED_HOSTS (comma-separated, added to --allow-host). */
+export function dashboardAccess(allowHost: readonly string[] | undefined): { token: string | undefined; allowedHosts: string[] } {
+  const fromEnv = (process.env.IMPORTER_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  return { token: process.env.IMPORTER_DASHBOARD_TOKEN || undefined, allowedHosts: [...(allowHost ?? []), ...fromEnv] };
+}
+
+export const ALLOW_HOST_HELP = 'a host name the dashboard answers to besides localhost and --host, e.g. behind a proxy (repeatable; also $IMPORTER_DASHBOARD_ALLOWED_HOSTS, comma-separated)';

@@ -1,0 +1,38 @@
+/** `importer rejects --csv`: the quarantine as a CSV to fix and drop back into the source folder. */
+import type { RejectRow } from '../db/read/rejects.js';
+import type { JobType } from '../jobtypes/normalize.js';
+import { openSource } from '../source/open.js';
+import { RecordParser } from '../source/parse.js';
+
+/** The raw header line of a source file, or undefined when it cannot be read. */
+async function headerLine(file: string, jt: JobType): Promise<string | undefined> {
+  try {
+    const { stream } = openSource(file, { gzip: /\.gz$/i.test(file), encoding: jt.csv.encoding });
+    const parser = new RecordParser({ delimiter: jt.csv.delimiter, quote: jt.csv.quote, escape: jt.csv.escape, maxRecordSize: 1 << 20 });
+    let header: string | undefined;
+    for await (const chunk of stream) {
+      parser.write(chunk as Buffer, (_f, _l, _o, raw) => (header ??= raw.text()));
+      if (header !== undefined) break;
+    }
+    stream.destroy();
+    return header;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A CSV to fix and drop back into the source folder: the files' header line (the definition's
+ * columns if the files are gone or disagree), then every rejected record exactly as it stood.
+ */
+export async function csvRejects(jt: JobType, rows: readonly RejectRow[]): Promise<string> {
+  let header = '';
+  if (jt.csv.header) {
+    const headers = new Set(await Promise.all([...new Set(rows.map((r) => r.file))].map((file) => headerLine(file, jt))));
+    const only = headers.size === 1 ? [...headers][0] : undefined;
+    const q = jt.csv.quote;
+    const field = (s: string) => (s.includes(jt.csv.delimiter) || s.includes(q) || /[\r\n]/.test(s) ? q + s.split(q).join(q + q) + q : s);
+    header = (only ?? jt.columns.map((c) => field(c.source)).join(jt.csv.delimiter)) + '\n';
+  }
+  return header + rows.map((r) => r.record + '\n').join('');
+}

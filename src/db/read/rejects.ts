@@ -1,0 +1,69 @@
+/** The quarantine in the read model: rejects by filter (`importer rejects`) and a file's rejects by reason (`/api/files/:id/rejects`). */
+import { RAW_TYPES, type Queryable } from './queryable.js';
+
+export interface RejectFilter {
+  readonly jobType?: string | undefined;
+  readonly runId?: number | undefined;
+  /** Only files whose path contains this. */
+  readonly file?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** One reject as PostgreSQL prints it (bigints as text). */
+export interface RejectRow {
+  id: string;
+  run_id: string | null;
+  job_type: string;
+  file: string;
+  line: string;
+  byte_offset: string;
+  column_name: string | null;
+  code: string;
+  message: string;
+  record: string;
+}
+
+/** Rejects matching `f`, by file and line. */
+export async function rejects(c: Queryable, f: RejectFilter): Promise<RejectRow[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
+  if (f.runId) where.push(`run_id = $${params.push(f.runId)}`);
+  if (f.file) where.push(`strpos(file, $${params.push(f.file)}) > 0`);
+  const limit = f.limit ? ` LIMIT $${params.push(f.limit)}` : '';
+  const sql = `SELECT id, run_id, job_type, file, line, byte_offset, column_name, code, message, record FROM importer.rejects
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY file, line${limit}`;
+  const { rows } = await c.query<RejectRow>({ text: sql, values: params, types: RAW_TYPES });
+  return rows;
+}
+
+/** A file's rejects grouped by reason, with a few sample lines each; undefined when there is no such file. */
+export async function fileRejects(c: Queryable, fileId: number, samples = 5) {
+  const { rows: file } = await c.query<Record<string, string | null>>({
+    text: 'SELECT id, job_type, path, status, rows_rejected FROM importer.files WHERE id = $1',
+    values: [fileId],
+    types: RAW_TYPES,
+  });
+  if (file.length === 0) return undefined;
+  const { rows: counts } = await c.query<{ code: string; n: string }>(
+    'SELECT code, count(*) AS n FROM importer.rejects WHERE file_id = $1 GROUP BY code ORDER BY count(*) DESC, code',
+    [fileId],
+  );
+  const { rows: sample } = await c.query<Record<string, string | null>>({
+    text: `SELECT code, line, column_name, message, record FROM (
+             SELECT *, row_number() OVER (PARTITION BY code ORDER BY line) AS k FROM importer.rejects WHERE file_id = $1) r
+           WHERE k <= $2 ORDER BY code, line`,
+    values: [fileId, samples],
+    types: RAW_TYPES,
+  });
+  const groups = counts.map((g) => ({
+    code: g.code,
+    count: Number(g.n),
+    samples: sample.filter((r) => r.code === g.code).map((r) => ({ line: Number(r.line), column: r.column_name, message: r.message!, record: r.record! })),
+  }));
+  const f = file[0]!;
+  return {
+    file: { id: Number(f.id), job_type: f.job_type, path: f.path, status: f.status, rows_rejected: Number(f.rows_rejected) },
+    groups,
+  };
+}

@@ -1,0 +1,69 @@
+/** `importer status` and `/api/jobtypes`: each job type's last run and next fire time. */
+import type { JobType } from '../../jobtypes/normalize.js';
+import { nextFire } from '../../util/cron.js';
+import { iso, num, RAW_TYPES, type Queryable } from './queryable.js';
+
+export interface StatusRow {
+  name: string;
+  table: string;
+  schedule: string | null;
+  next_fire: string | null;
+  last_run: null | {
+    run_id: number;
+    started_at: string;
+    finished_at: string | null;
+    status: string;
+    trigger: string;
+    rows_loaded: number;
+    rows_rejected: number;
+    files_loaded: number;
+    files_failed: number;
+    files_skipped: number;
+    seconds: number | null;
+    error: string | null;
+  };
+}
+
+/** The last run and next fire of each job type; `c` is a connection or pool on a migrated database. */
+export async function status(c: Queryable, jobTypes: readonly JobType[]): Promise<StatusRow[]> {
+  const { rows } = await c.query<Record<string, string | null>>({
+    text: `SELECT DISTINCT ON (job_type) job_type, run_id, started_at, finished_at, status, trigger, rows_loaded, rows_rejected,
+             files_loaded, files_failed, files_skipped, extract(epoch FROM finished_at - started_at) AS seconds, error
+           FROM importer.job_runs ORDER BY job_type, started_at DESC, id DESC`,
+    types: RAW_TYPES,
+  });
+  const last = new Map(rows.map((r) => [r.job_type!, r]));
+  return jobTypes.map((jt) => {
+    const r = last.get(jt.name);
+    return {
+      name: jt.name,
+      table: `${jt.target.schema}.${jt.target.table}`,
+      schedule: jt.schedule ?? null,
+      next_fire: jt.schedule && jt.enabled ? (nextFire(jt.schedule, jt.timezone)?.toISOString() ?? null) : null,
+      last_run: r
+        ? {
+            run_id: Number(r.run_id),
+            started_at: iso(r.started_at)!,
+            finished_at: iso(r.finished_at),
+            status: r.status!,
+            trigger: r.trigger!,
+            rows_loaded: Number(r.rows_loaded),
+            rows_rejected: Number(r.rows_rejected),
+            files_loaded: Number(r.files_loaded),
+            files_failed: Number(r.files_failed),
+            files_skipped: Number(r.files_skipped),
+            seconds: num(r.seconds),
+            error: r.error,
+          }
+        : null,
+    };
+  });
+}
+
+/** Rows loaded and rejected per job type, over the whole ledger (the dashboard's /metrics). */
+export async function totals(c: Queryable): Promise<Array<{ job_type: string; loaded: number; rejected: number }>> {
+  const { rows } = await c.query<{ job_type: string; loaded: string; rejected: string }>(
+    `SELECT job_type, sum(rows_loaded) AS loaded, sum(rows_rejected) AS rejected FROM importer.files GROUP BY job_type`,
+  );
+  return rows.map((r) => ({ job_type: r.job_type, loaded: Number(r.loaded), rejected: Number(r.rejected) }));
+}
