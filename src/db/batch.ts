@@ -11,6 +11,8 @@ export interface Reject {
   readonly column: string | null;
   readonly code: string;
   readonly message: string;
+  /** The constraint the server named, for a row the target refused. */
+  readonly constraint?: string | null;
 }
 
 export interface Batch {

@@ -61,7 +61,7 @@ export async function resetFileProgress(c: pg.ClientBase, fileId: number): Promi
   await dropStaging(c, fileId);
   await c.query(
     `UPDATE importer.files SET rows_total = 0, rows_loaded = 0, rows_rejected = 0, rows_inserted = 0, rows_updated = 0,
-       rows_duplicate = 0 WHERE id = $1`,
+       rows_duplicate = 0, rows_refused = 0 WHERE id = $1`,
     [fileId],
   );
 }

@@ -5,40 +5,22 @@
  * pg-copy-streams semantics carry this: the COPY's `finish` fires once the server has the data,
  * and a failed or destroyed COPY rolls back with its transaction.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from './batch.js';
-import { encodeValue } from './copyText.js';
+import { copyIn, encodeRejects, REJECTS_COPY } from './copyText.js';
 import { ident } from './sql.js';
 import { resetFileProgress } from './checkpoints.js';
-import { moveStagedRows, stagingName, dropStaging, stagedRowCount, type MoveCounts } from './target.js';
+import { findRefusedRows, isRowError, type RefusedRow } from './rowErrors.js';
+import { moveStagedRows, stagingName, dropStaging, stagedRowCount, targetName, type MoveCounts } from './target.js';
+import { rollback, withTransaction } from './transaction.js';
 
 export interface BatchTarget {
   readonly jobType: JobType;
   readonly fileId: number;
   readonly file: string;
   readonly runId: number;
-}
-
-async function copyText(client: pg.ClientBase, sql: string, data: string | readonly Uint8Array[]): Promise<void> {
-  const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data.filter((d) => d.byteLength > 0);
-  if (parts.length === 0) return;
-  const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from(parts), stream);
-}
-
-function encodeRejects(t: BatchTarget, rejects: readonly Reject[]): string {
-  let out = '';
-  for (const r of rejects) {
-    out += `${t.runId}\t${encodeValue(t.jobType.name)}\t${t.fileId}\t${encodeValue(t.file)}\t${r.line}\t${r.offset}\t${encodeValue(
-      r.record,
-    )}\t${encodeValue(r.column)}\t${encodeValue(r.code)}\t${encodeValue(r.message)}\n`;
-  }
-  return out;
 }
 
 /**
@@ -59,12 +41,8 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
       return 'already';
     }
     const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
-    await copyText(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
-    await copyText(
-      client,
-      'COPY importer.rejects (run_id, job_type, file_id, file, line, byte_offset, record, column_name, code, message) FROM STDIN',
-      encodeRejects(t, batch.rejects),
-    );
+    await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
+    await copyIn(client, REJECTS_COPY, encodeRejects(t, batch.rejects));
     // Serialize checkpoint writers of this file, then make sure nobody committed these records.
     const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
     const overlap = await client.query(
@@ -94,6 +72,8 @@ export interface FinalizeInput {
   readonly records: number;
   /** Whether the rejects exceed errors.max_rejects (decided by the caller from the checkpoint sums). */
   readonly overThreshold: (rejected: number, total: number) => boolean;
+  /** Most rows the target may refuse before the threshold fails the file anyway (stops the search for them). */
+  readonly refuseLimit: (rejected: number) => number;
   /** Replace mode: check coverage and threshold, but leave the rows staged for the job's swap. */
   readonly keepStaged: boolean;
 }
@@ -103,38 +83,47 @@ export type FinalizeResult =
   | { readonly status: 'staged'; readonly rows: number; readonly rejected: number }
   | { readonly status: 'threshold'; readonly rows: number; readonly rejected: number }
   /** The staged rows did not match the checkpoints (staging lost in a crash): the file's progress was reset. */
-  | { readonly status: 'reset'; readonly staged: number | undefined; readonly expected: number };
+  | { readonly status: 'reset'; readonly staged: number | undefined; readonly expected: number }
+  /** The target refused these rows (constraints, values too long): nothing moved; reject them, then finalize again. */
+  | { readonly status: 'refused'; readonly refused: readonly RefusedRow[] };
+
+interface FileTotals {
+  readonly records: number;
+  /** Rows staged (checkpointed rows less the rows the target refused and that were taken out). */
+  readonly rows: number;
+  readonly rejected: number;
+}
+
+/** The file's totals from its checkpoints, and its row locked (serializing finalizers of one file). */
+async function lockedTotals(client: pg.ClientBase, fileId: number): Promise<{ loaded?: FinalizeResult; totals: FileTotals }> {
+  const { rows: fileRows } = await client.query<{ status: string; rows_loaded: string; rows_rejected: string; rows_inserted: string; rows_updated: string; rows_duplicate: string; rows_refused: string }>(
+    'SELECT status, rows_loaded, rows_rejected, rows_inserted, rows_updated, rows_duplicate, rows_refused FROM importer.files WHERE id = $1 FOR UPDATE',
+    [fileId],
+  );
+  const f = fileRows[0]!;
+  const { rows: sums } = await client.query<{ records: string | null; rows: string | null; rejects: string | null }>(
+    'SELECT sum(record_count) AS records, sum(rows) AS rows, sum(rejects) AS rejects FROM importer.checkpoints WHERE file_id = $1',
+    [fileId],
+  );
+  const refused = Number(f.rows_refused);
+  const totals = { records: Number(sums[0]!.records ?? 0), rows: Number(sums[0]!.rows ?? 0) - refused, rejected: Number(sums[0]!.rejects ?? 0) + refused };
+  if (f.status !== 'loaded') return { totals };
+  // An earlier attempt committed but its acknowledgement was lost.
+  const moved = { inserted: Number(f.rows_inserted), updated: Number(f.rows_updated), duplicates: Number(f.rows_duplicate) };
+  return { totals, loaded: { status: 'loaded', rows: Number(f.rows_loaded), rejected: Number(f.rows_rejected), moved } };
+}
 
 /**
- * In one transaction: checks that the checkpoints cover every record, applies the reject threshold,
- * moves the staged rows into the target, drops the staging table and marks the file loaded.
- * Readers of the target see all of a file or none of it.
+ * In one transaction: checks that the checkpoints cover every record and that the staging table
+ * holds every row they vouch for, applies the reject threshold, moves the staged rows into the
+ * target, drops the staging table and marks the file loaded. Readers of the target see all of a
+ * file or none of it. When the target refuses some rows, nothing moves and they are returned.
  */
 export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input: FinalizeInput): Promise<FinalizeResult> {
-  await client.query('BEGIN');
-  try {
-    const { rows: fileRows } = await client.query<{ status: string; rows_loaded: string; rows_rejected: string; rows_inserted: string; rows_updated: string; rows_duplicate: string }>(
-      'SELECT status, rows_loaded, rows_rejected, rows_inserted, rows_updated, rows_duplicate FROM importer.files WHERE id = $1 FOR UPDATE',
-      [t.fileId],
-    );
-    const f = fileRows[0]!;
-    if (f.status === 'loaded') {
-      // An earlier attempt committed but its acknowledgement was lost.
-      await client.query('ROLLBACK');
-      return {
-        status: 'loaded',
-        rows: Number(f.rows_loaded),
-        rejected: Number(f.rows_rejected),
-        moved: { inserted: Number(f.rows_inserted), updated: Number(f.rows_updated), duplicates: Number(f.rows_duplicate) },
-      };
-    }
-    const { rows: sums } = await client.query<{ records: string | null; rows: string | null; rejects: string | null }>(
-      'SELECT sum(record_count) AS records, sum(rows) AS rows, sum(rejects) AS rejects FROM importer.checkpoints WHERE file_id = $1',
-      [t.fileId],
-    );
-    const records = Number(sums[0]!.records ?? 0);
-    const rows = Number(sums[0]!.rows ?? 0);
-    const rejected = Number(sums[0]!.rejects ?? 0);
+  return withTransaction(client, async () => {
+    const { loaded, totals } = await lockedTotals(client, t.fileId);
+    if (loaded) return rollback(loaded);
+    const { records, rows, rejected } = totals;
     if (records !== input.records) {
       throw new ImporterError('INTERNAL', `${t.file}: checkpoints cover ${records} records but the file has ${input.records}`, { file: t.file });
     }
@@ -142,33 +131,49 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
     const staged = await stagedRowCount(client, t.fileId);
     if ((staged ?? 0) !== rows) {
       await resetFileProgress(client, t.fileId);
-      await client.query('COMMIT');
       return { status: 'reset', staged, expected: rows };
     }
     if (input.overThreshold(rejected, records)) {
       await dropStaging(client, t.fileId);
-      await client.query('COMMIT');
       return { status: 'threshold', rows, rejected };
     }
     if (input.keepStaged) {
       await client.query(`UPDATE importer.files SET rows_total = $2, rows_rejected = $3 WHERE id = $1`, [t.fileId, records, rejected]);
-      await client.query('COMMIT');
       return { status: 'staged', rows, rejected };
     }
+    const lineage = { file: t.file, runId: t.runId };
     let moved: MoveCounts = { inserted: 0, updated: 0, duplicates: 0 };
-    if (rows > 0) moved = await moveStagedRows(client, t.jobType, t.fileId, { file: t.file, runId: t.runId }, rows);
+    if (rows > 0) {
+      await client.query('SAVEPOINT move');
+      try {
+        moved = await moveStagedRows(client, t.jobType, t.fileId, lineage, rows);
+      } catch (err) {
+        if (!isRowError(err)) throw err;
+        await client.query('ROLLBACK TO SAVEPOINT move');
+        const refused = await findRefusedRows(client, t.jobType, t.fileId, lineage, targetName(t.jobType), input.refuseLimit(rejected));
+        return rollback({ status: 'refused', refused } as const);
+      }
+    }
     await dropStaging(client, t.fileId);
     await client.query(
       `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
          rows_inserted = $5, rows_updated = $6, rows_duplicate = $7, error = NULL, error_code = NULL WHERE id = $1`,
       [t.fileId, records, moved.inserted + moved.updated, rejected, moved.inserted, moved.updated, moved.duplicates],
     );
-    await client.query('COMMIT');
     return { status: 'loaded', rows, rejected, moved };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
+}
+
+/**
+ * Takes rows the target refused out of staging, into the quarantine (with the raw records the
+ * caller read back from the file), in one transaction; the file counts them as rejects.
+ */
+export async function rejectRefusedRows(client: pg.ClientBase, t: BatchTarget, rejects: readonly (Reject & { readonly rec: number })[]): Promise<void> {
+  await withTransaction(client, async () => {
+    await copyIn(client, REJECTS_COPY, encodeRejects(t, rejects));
+    await client.query(`DELETE FROM ${stagingName(t.fileId)} WHERE _rec = ANY($1::bigint[])`, [rejects.map((r) => r.rec)]);
+    await client.query('UPDATE importer.files SET rows_refused = rows_refused + $2 WHERE id = $1', [t.fileId, rejects.length]);
+  });
 }
 
 export interface StagedFile {

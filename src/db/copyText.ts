@@ -1,4 +1,12 @@
-/** PostgreSQL's COPY text format: one value escaped for a tab-separated COPY line. */
+/**
+ * PostgreSQL's COPY text format, and COPY FROM STDIN through pg-copy-streams: its `finish` fires once
+ * the server has the data, and a failed or destroyed COPY rolls back with its transaction.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Reject } from './batch.js';
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 const ESCAPES = /[\\\t\n\r]/g;
@@ -8,4 +16,24 @@ const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n'
 export function encodeValue(v: string | null): string {
   if (v === null) return '\\N';
   return NEEDS_ESCAPE.test(v) ? v.replace(ESCAPES, (c) => ESCAPED[c]!) : v;
+}
+
+/** Streams COPY text (a string or buffers) into `COPY … FROM STDIN`; nothing to send, nothing sent. */
+export async function copyIn(client: pg.ClientBase, sql: string, data: string | readonly Uint8Array[]): Promise<void> {
+  const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data.filter((d) => d.byteLength > 0);
+  if (parts.length === 0) return;
+  await pipeline(Readable.from(parts), client.query(copyFrom(sql)));
+}
+
+/** The COPY into the quarantine; encodeRejects writes its lines. */
+export const REJECTS_COPY =
+  'COPY importer.rejects (run_id, job_type, file_id, file, line, byte_offset, record, column_name, code, message, constraint_name) FROM STDIN';
+
+export function encodeRejects(t: { readonly runId: number; readonly jobType: { readonly name: string }; readonly fileId: number; readonly file: string }, rejects: readonly Reject[]): string {
+  let out = '';
+  const head = `${t.runId}\t${encodeValue(t.jobType.name)}\t${t.fileId}\t${encodeValue(t.file)}`;
+  for (const r of rejects) {
+    out += `${head}\t${r.line}\t${r.offset}\t${encodeValue(r.record)}\t${encodeValue(r.column)}\t${encodeValue(r.code)}\t${encodeValue(r.message)}\t${encodeValue(r.constraint ?? null)}\n`;
+  }
+  return out;
 }

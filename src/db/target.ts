@@ -79,6 +79,8 @@ export async function moveStagedRows(
   lineage: { file: string; runId: number },
   stagedRows: number,
   into: string = targetName(jt),
+  /** Only the staged rows whose `_rec` lies in [from, to] (finding the rows the target refuses). */
+  range?: readonly [number, number],
 ): Promise<MoveCounts> {
   const names = jt.columns.map((c) => ident(c.name));
   const targetCols = [...names];
@@ -90,11 +92,16 @@ export async function moveStagedRows(
     selectCols.push('$1::text', '_line', '$2::bigint');
   }
   const staging = stagingName(fileId);
+  let where = '';
+  if (range) {
+    params.push(range[0], range[1]);
+    where = ` WHERE _rec BETWEEN $${params.length - 1} AND $${params.length}`;
+  }
   const key = jt.target.key.map(ident);
   if (jt.target.mode === 'upsert') {
     const updates = targetCols.filter((c) => !key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
     const sql = `WITH src AS (
-        SELECT DISTINCT ON (${key.join(', ')}) ${selectCols.join(', ')} FROM ${staging} ORDER BY ${key.join(', ')}, _rec DESC
+        SELECT DISTINCT ON (${key.join(', ')}) ${selectCols.join(', ')} FROM ${staging}${where} ORDER BY ${key.join(', ')}, _rec DESC
       ), ins AS (
         INSERT INTO ${into} (${targetCols.join(', ')}) SELECT * FROM src
         ON CONFLICT (${key.join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}
@@ -111,7 +118,7 @@ export async function moveStagedRows(
   // (1M rows: 2.1 s against 0.95 s).
   const conflict = key.length > 0 ? ` ORDER BY _rec ON CONFLICT (${key.join(', ')}) DO NOTHING` : '';
   const res = await client.query(
-    `INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging}${conflict}`,
+    `INSERT INTO ${into} (${targetCols.join(', ')}) SELECT ${selectCols.join(', ')} FROM ${staging}${where}${conflict}`,
     params,
   );
   const inserted = res.rowCount ?? 0;

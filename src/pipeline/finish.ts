@@ -5,16 +5,20 @@
  */
 import type { Logger } from 'pino';
 import type { ConnectionBudget } from '../db/budget.js';
-import { finalizeFile, replaceTarget, type BatchTarget, type StagedFile } from '../db/copy.js';
+import { finalizeFile, rejectRefusedRows, replaceTarget, type BatchTarget, type FinalizeInput, type StagedFile } from '../db/copy.js';
+import type { RefusedRow } from '../db/rowErrors.js';
 import type { Ledger } from '../db/ledger.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
 import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
+import type { SourceFile } from '../source/discover.js';
+import { readRawRecords } from './rawRecords.js';
 import type { FileReport } from '../observability/report.js';
 import { thresholdExceeded, thresholdMessage } from './threshold.js';
 
 export interface FinishContext {
   readonly jobType: JobType;
+  readonly file: SourceFile;
   readonly target: BatchTarget;
   readonly budget: ConnectionBudget;
   readonly ledger: Ledger;
@@ -81,17 +85,22 @@ export async function recordUnloaded(ctx: FinishContext, report: FileReport, rec
  */
 export async function finalize(ctx: FinishContext, records: number, report: FileReport): Promise<Finalized> {
   const jt = ctx.jobType;
+  const input: FinalizeInput = {
+    records,
+    overThreshold: (rej, total) => thresholdExceeded(jt, rej, total),
+    // With a count threshold, finding more refused rows than it allows only delays the failure.
+    refuseLimit: (rejected) => (jt.maxRejects.kind === 'count' ? Math.max(1, jt.maxRejects.value - rejected + 1) : Infinity),
+    keepStaged: jt.target.mode === 'replace',
+  };
   try {
     await withRetry(`${report.path}: confirm the file lock`, () => ctx.ledger.confirmLock(ctx.target.fileId), ctx.retry, ctx.logger);
-    const result = await withRetry(
-      `${report.path}: finalize`,
-      () =>
-        ctx.budget.withClient((c) =>
-          finalizeFile(c, ctx.target, { records, overThreshold: (rej, total) => thresholdExceeded(jt, rej, total), keepStaged: jt.target.mode === 'replace' }),
-        ),
-      ctx.retry,
-      ctx.logger,
-    );
+    let result = await withRetry(`${report.path}: finalize`, () => ctx.budget.withClient((c) => finalizeFile(c, ctx.target, input)), ctx.retry, ctx.logger);
+    // Each round takes the refused rows out of staging, so it ends; a bound guards against a bug.
+    for (let round = 1; result.status === 'refused'; round++) {
+      if (round > 100) throw new ImporterError('INTERNAL', `${report.path}: the target kept refusing rows after ${round - 1} rounds`, { file: report.path });
+      await rejectRefused(ctx, report, result.refused);
+      result = await withRetry(`${report.path}: finalize`, () => ctx.budget.withClient((c) => finalizeFile(c, ctx.target, input)), ctx.retry, ctx.logger);
+    }
     if (result.status === 'reset') return { kind: 'reset', staged: result.staged, expected: result.expected };
     report.rows_rejected = result.rejected;
     if (result.status === 'threshold') {
@@ -116,6 +125,24 @@ export async function finalize(ctx: FinishContext, records: number, report: File
     await recordUnloaded(ctx, report, records);
     return { kind: 'ended' };
   }
+}
+
+/** Rows the target refused become rejects, with their raw records read back from the file. */
+async function rejectRefused(ctx: FinishContext, report: FileReport, refused: readonly RefusedRow[]): Promise<void> {
+  const raw = await readRawRecords(ctx.file, ctx.jobType, refused.map((r) => r.rec));
+  const rejects = refused.map((r) => ({
+    rec: r.rec,
+    line: r.line,
+    offset: r.rec,
+    record: raw.get(r.rec) ?? '',
+    column: r.column,
+    code: `PG_${r.sqlstate}`,
+    message: r.message,
+    constraint: r.constraint,
+  }));
+  await withRetry(`${report.path}: reject refused rows`, () => ctx.budget.withClient((c) => rejectRefusedRows(c, ctx.target, rejects)), ctx.retry, ctx.logger);
+  for (const r of rejects) report.rejects_by_reason[r.code] = (report.rejects_by_reason[r.code] ?? 0) + 1;
+  ctx.logger.warn({ file: report.path, rows: rejects.length, codes: [...new Set(rejects.map((r) => r.code))] }, 'the target refused rows; they are rejected, the rest of the file loads');
 }
 
 /**

@@ -80,7 +80,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
   const metrics = new PipelineMetrics();
   metrics.bytesTotal = file.size;
   const target: BatchTarget = { jobType: jt, fileId: input.fileId, file: file.path, runId: input.runId };
-  const finish: FinishContext = { jobType: jt, target, budget, ledger: input.ledger, retry: settings.retry, logger };
+  const finish: FinishContext = { jobType: jt, file, target, budget, ledger: input.ledger, retry: settings.retry, logger };
   const buffer = new BoundedBuffer<Batch>(jt.pipeline.bufferBatches);
   const previousRejects = input.committed.reduce((s, r) => s + r.rejects, 0);
   report.rejects_by_reason = {};

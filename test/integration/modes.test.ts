@@ -111,7 +111,7 @@ describe('modes', () => {
 });
 
 describe('permanent database errors', () => {
-  it('fail the file at once with the server message; the next file still loads', async () => {
+  it('a value the target refuses is a reject (the threshold fails its file); the next file still loads', async () => {
     await db.query('CREATE TABLE public.perm (id integer, v varchar(3))');
     const t = await setup('perm', '{ table: perm, create: false }');
     await t.write('a.csv', 'id,v\n1,toolong\n');
@@ -121,10 +121,23 @@ describe('permanent database errors', () => {
     });
     expect(r.code).toBe(1);
     const files = JSON.parse(r.stdout).jobs[0].files;
-    expect(files[0]).toMatchObject({ status: 'failed', error: { code: 'PG_22001' } });
-    expect(files[0].error.message).toContain('value too long for type character varying(3)');
+    expect(files[0]).toMatchObject({ status: 'failed', error: { code: 'REJECT_THRESHOLD' }, rejects_by_reason: { PG_22001: 1 } });
+    const [reject] = await db.query<{ code: string; message: string; record: string }>(`SELECT code, message, record FROM importer.rejects WHERE job_type = 'perm'`);
+    expect(reject).toMatchObject({ code: 'PG_22001', record: '1,toolong' });
+    expect(reject!.message).toContain('value too long for type character varying(3)');
     expect(files[1]).toMatchObject({ status: 'loaded', rows_loaded: 1 });
     expect(await db.query('SELECT id, v FROM public.perm')).toEqual([{ id: '2', v: 'ok' }]);
+  });
+
+  it('a column the target lacks fails the file at once with the server message', async () => {
+    await db.query('CREATE TABLE public.nocol (id integer)');
+    const t = await setup('nocol', '{ table: nocol, create: false }');
+    await t.write('a.csv', 'id,v\n1,a\n');
+    const r = await runCli(['run', '--jobtypes', t.dir, '--json', '--data-dir', dataDir], { env: { DATABASE_URL: db.url } });
+    expect(r.code).toBe(1);
+    const f = JSON.parse(r.stdout).jobs[0].files[0];
+    expect(f).toMatchObject({ status: 'failed', error: { code: 'PG_42703' } });
+    expect(f.error.message).toContain('"v"');
   });
 });
 
