@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { errorCode, errorMessage, ImporterError } from './errors.js';
 import type { JobType } from './jobtypes/normalize.js';
 import type { Reject } from './db/batch.js';
+import { decodeRejects } from './db/copyText.js';
 import { PipelineMetrics } from './observability/metrics.js';
 import { produce } from './pipeline/producer.js';
 import { thresholdExceeded } from './pipeline/threshold.js';
@@ -52,7 +53,7 @@ export async function dryRun(jt: JobType, files: readonly string[], logger: Logg
         stopAtThreshold: false,
         put: async (batch) => {
           report.would_load += batch.rows;
-          for (const r of batch.rejects) if (report.rejects.length < maxRejectsShown) report.rejects.push(r);
+          if (report.rejects.length < maxRejectsShown) report.rejects.push(...decodeRejects(batch.rejects.data, maxRejectsShown - report.rejects.length));
         },
       }));
       report.rejected = metrics.cast.rejected;

@@ -3,6 +3,12 @@
  * rejects, covering one contiguous range of a file's records, which is what its checkpoint records.
  */
 
+/** What the threshold and the run report need of a reject. */
+export interface RejectInfo {
+  readonly code: string;
+  readonly line: number;
+}
+
 /** A record that does not load, with its reason. A rejected row is data, not an exception. */
 export interface Reject {
   readonly line: number;
@@ -25,7 +31,11 @@ export interface Batch {
   readonly rows: number;
   /** COPY text (UTF-8), one line per row, in one or more parts. */
   readonly data: readonly Uint8Array[];
-  readonly rejects: readonly Reject[];
+  /**
+   * The batch's rejects as COPY text for importer.rejects (REJECT_COLUMNS, encodeReject): bytes, not
+   * objects, so that a file of bad rows costs no more memory than a file of good ones.
+   */
+  readonly rejects: { readonly count: number; readonly data: readonly Uint8Array[] };
   /** Physical line of the last record, and byte offset just after it (in the decoded UTF-8 stream). */
   readonly lastLine: number;
   readonly endOffset: number;

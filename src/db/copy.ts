@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from './batch.js';
-import { copyIn, encodeRejects, REJECTS_COPY } from './copyText.js';
+import { copyIn, encodeRejects, REJECT_COLUMNS, REJECTS_COPY } from './copyText.js';
 import { ident } from './sql.js';
 import { resetFileProgress } from './checkpoints.js';
 import { findRefusedRows, isRowError, type RefusedRow } from './rowErrors.js';
@@ -42,7 +42,15 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
     }
     const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
     await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
-    await copyIn(client, REJECTS_COPY, encodeRejects(t, batch.rejects));
+    if (batch.rejects.count > 0) {
+      // The rejects' own columns are in the batch; the file's come from the defaults that read these settings.
+      await client.query(
+        `SELECT set_config('importer.run_id', $1, true), set_config('importer.job_type', $2, true), set_config('importer.file_id', $3, true),
+           set_config('importer.file', $4, true)`,
+        [String(t.runId), t.jobType.name, String(t.fileId), t.file],
+      );
+      await copyIn(client, `COPY importer.rejects (${REJECT_COLUMNS.join(', ')}) FROM STDIN`, batch.rejects.data);
+    }
     // Serialize checkpoint writers of this file, then make sure nobody committed these records.
     const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
     const overlap = await client.query(
@@ -57,7 +65,7 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
     await client.query(
       `INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, next_line, run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.length, batch.lastLine, batch.endOffset, batch.nextLine, t.runId],
+      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.count, batch.lastLine, batch.endOffset, batch.nextLine, t.runId],
     );
     await client.query('COMMIT');
     return 'committed';

@@ -37,3 +37,33 @@ export function encodeRejects(t: { readonly runId: number; readonly jobType: { r
   }
   return out;
 }
+
+/**
+ * The columns of a batch's rejects, in encodeReject's order. The file's own columns (run_id,
+ * job_type, file_id, file) come from their defaults, which read settings the batch's transaction
+ * sets (migration 6), so a reject is encoded once, where it is found, without knowing its file.
+ */
+export const REJECT_COLUMNS = ['line', 'byte_offset', 'record', 'column_name', 'code', 'message', 'constraint_name'] as const;
+
+export function encodeReject(r: Reject): string {
+  return `${r.line}\t${r.offset}\t${encodeValue(r.record)}\t${encodeValue(r.column)}\t${encodeValue(r.code)}\t${encodeValue(r.message)}\t${encodeValue(r.constraint ?? null)}\n`;
+}
+
+const UNESCAPED: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
+
+function decodeValue(v: string): string | null {
+  if (v === '\\N') return null;
+  return v.replace(/\\(.)/g, (_m, c: string) => UNESCAPED[c] ?? c);
+}
+
+/** encodeReject's lines back into rejects (for `importer validate`, which shows the first ones). */
+export function decodeRejects(data: readonly Uint8Array[], limit = Infinity): Reject[] {
+  const out: Reject[] = [];
+  for (const line of Buffer.concat(data).toString('utf8').split('\n')) {
+    if (out.length >= limit) break;
+    if (!line) continue;
+    const [l, offset, record, column, code, message, constraint] = line.split('\t');
+    out.push({ line: Number(l), offset: Number(offset), record: decodeValue(record!) ?? '', column: decodeValue(column!), code: decodeValue(code!)!, message: decodeValue(message!) ?? '', constraint: decodeValue(constraint!) });
+  }
+  return out;
+}

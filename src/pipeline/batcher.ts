@@ -6,7 +6,7 @@
  *
  * A batch's COPY text is a list of views into the chunks' buffers: nothing is copied.
  */
-import type { Batch, Reject } from '../db/batch.js';
+import type { Batch, RejectInfo } from '../db/batch.js';
 import type { CommittedRange } from '../db/checkpoints.js';
 import { MARKS, type ProcessedChunk } from './chunk.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
@@ -23,7 +23,8 @@ export class Batcher {
   private bytes = 0;
   private count = 0;
   private first = 0;
-  private rejects: Reject[] = [];
+  private rejectParts: Uint8Array[] = [];
+  private rejectCount = 0;
   private lastLine = 0;
   private endOffset = 0;
   private nextLine = 0;
@@ -35,7 +36,7 @@ export class Batcher {
     /** Index of the first record the chunks hold (a resumed file that starts past its committed part). */
     firstRecord: number,
     /** Told of each reject as it is batched (threshold counting); may throw to stop the file. */
-    private readonly onReject: (r: Reject) => void,
+    private readonly onReject: (r: RejectInfo) => void,
     private readonly metrics: PipelineMetrics,
   ) {
     this.skip = [...committed].sort((a, b) => a.first - b.first);
@@ -107,10 +108,12 @@ export class Batcher {
       this.metrics.cast.in += j - i;
       this.metrics.cast.out += rows;
       this.metrics.batcher.in += j - i;
-      while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) {
-        const r = chunk.rejects[nextReject++]!;
-        this.rejects.push(r);
-        this.onReject(r);
+      const firstReject = nextReject;
+      while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) this.onReject(chunk.rejectInfo[nextReject++]!);
+      if (nextReject > firstReject) {
+        const from = firstReject === 0 ? 0 : chunk.rejectEnds[firstReject - 1]!;
+        this.rejectParts.push(chunk.rejectData.subarray(from, chunk.rejectEnds[nextReject - 1]!));
+        this.rejectCount += nextReject - firstReject;
       }
       this.lastLine = m[last + 2]!;
       this.endOffset = m[last + 3]!;
@@ -130,7 +133,7 @@ export class Batcher {
       recordCount: this.count,
       rows: this.rows,
       data: this.parts,
-      rejects: this.rejects,
+      rejects: { count: this.rejectCount, data: this.rejectParts },
       lastLine: this.lastLine,
       endOffset: this.endOffset,
       nextLine: this.nextLine,
@@ -138,7 +141,8 @@ export class Batcher {
     this.first += this.count;
     this.parts = [];
     this.rows = this.bytes = this.count = 0;
-    this.rejects = [];
+    this.rejectParts = [];
+    this.rejectCount = 0;
     this.metrics.batcher.out++;
     return batch;
   }

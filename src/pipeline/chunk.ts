@@ -3,7 +3,8 @@
  * as COPY text plus, per record, the marks the batcher needs to cut batches at any record. Every
  * record source (inline parsing, the parse threads) delivers its records in this one shape.
  */
-import type { Reject } from '../db/batch.js';
+import type { RejectInfo } from '../db/batch.js';
+import { encodeReject } from '../db/copyText.js';
 import type { ErrorCode } from '../errors.js';
 import type { RawRecord, RecordSink } from '../source/parse.js';
 import { ByteSink } from './bytes.js';
@@ -22,9 +23,12 @@ export interface ProcessedChunk {
    * line where the next record starts.
    */
   readonly marks: Float64Array;
-  readonly rejects: Reject[];
-  /** For each reject, the index of its record within the chunk. */
+  /** The chunk's rejects, encoded for COPY (db/copyText.ts encodeReject), one line each. */
+  readonly rejectData: Uint8Array;
+  /** For each reject: the end of its line in `rejectData`, the index of its record within the chunk, its code and its line. */
+  readonly rejectEnds: number[];
   readonly rejectRecords: number[];
+  readonly rejectInfo: RejectInfo[];
   /** The chunk's records stop here: the file cannot be read past this error. */
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly line?: number } | undefined;
 }
@@ -35,8 +39,11 @@ export class ChunkBuilder {
   private rows = 0;
   private records = 0;
   private marks = new Float64Array(MARKS * 4096);
-  private readonly rejects: Reject[] = [];
+  /** Made on the first reject: most chunks have none. */
+  private rejects: ByteSink | undefined;
+  private readonly rejectEnds: number[] = [];
   private readonly rejectRecords: number[] = [];
+  private readonly rejectInfo: RejectInfo[] = [];
 
   /** @param expectedBytes about how much COPY text is coming (sizes the first buffer) */
   constructor(
@@ -52,8 +59,12 @@ export class ChunkBuilder {
       this.data.append(out);
       this.rows++;
     } else if (out !== null) {
-      this.rejects.push(out);
+      // Encoded at once: the reject object dies young, whatever the number of bad rows.
+      this.rejects ??= new ByteSink();
+      this.rejects.append(encodeReject(out));
+      this.rejectEnds.push(this.rejects.length);
       this.rejectRecords.push(this.records);
+      this.rejectInfo.push({ code: out.code, line: out.line });
     }
     if ((this.records + 1) * MARKS > this.marks.length) {
       const bigger = new Float64Array(this.marks.length * 2);
@@ -73,14 +84,22 @@ export class ChunkBuilder {
   finish(err?: unknown): ProcessedChunk {
     const bytes = this.data.take(0);
     return {
-      data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      data: asView(bytes),
       records: this.records,
       marks: this.marks.subarray(0, this.records * MARKS),
-      rejects: this.rejects,
+      rejectData: this.rejects ? asView(this.rejects.take(0)) : EMPTY,
+      rejectEnds: this.rejectEnds,
       rejectRecords: this.rejectRecords,
+      rejectInfo: this.rejectInfo,
       error: err === undefined ? undefined : chunkError(err),
     };
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function asView(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {

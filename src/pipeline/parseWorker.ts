@@ -49,7 +49,10 @@ parentPort!.on('message', (msg: WorkerMessage) => {
     const c = contexts.get(context)!;
     if (c.exitFault) process.exit(3);
     const result = parsePiece(task, c, { ...piece, buf: Buffer.from(piece.buf.buffer, piece.buf.byteOffset, piece.buf.byteLength) });
-    const transfer = [...(result.data.byteLength > 0 ? [result.data.buffer as ArrayBuffer] : []), result.marks.buffer as ArrayBuffer];
+    const transfer = [result.data, result.rejectData]
+      .filter((d) => d.byteLength > 0)
+      .map((d) => d.buffer as ArrayBuffer)
+      .concat(result.marks.buffer as ArrayBuffer);
     parentPort!.postMessage(result, transfer);
   }
 });

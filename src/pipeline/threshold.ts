@@ -3,7 +3,7 @@
  * reject past a count threshold, finalize checks the whole file (a percentage needs the total), and
  * `importer validate` reports whether a file would fail.
  */
-import type { Reject } from '../db/batch.js';
+import type { RejectInfo } from '../db/batch.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
@@ -34,7 +34,7 @@ export function rejectCounter(
   jt: JobType,
   file: string,
   opts: { readonly previous: number; readonly metrics: PipelineMetrics; readonly byCode: Record<string, number>; readonly stop: boolean },
-): (r: Reject) => void {
+): (r: RejectInfo) => void {
   let total = opts.previous;
   return (r) => {
     total++;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedBuffer } from '../../src/pipeline/buffer.js';
-import type { Reject } from '../../src/db/batch.js';
-import { encodeValue } from '../../src/db/copyText.js';
+import type { Reject, RejectInfo } from '../../src/db/batch.js';
+import { decodeRejects, encodeReject, encodeValue } from '../../src/db/copyText.js';
 import { Batcher } from '../../src/pipeline/batcher.js';
 import { MARKS, type ProcessedChunk } from '../../src/pipeline/chunk.js';
 import { isQuotedEmptyField } from '../../src/pipeline/encode.js';
@@ -44,19 +44,24 @@ function chunk(records: Array<string | { code: string } | null>, firstLine = 2):
   const marks = new Float64Array(records.length * MARKS);
   let data = '';
   let rows = 0;
-  const rejects: Reject[] = [];
+  let rejectText = '';
+  const rejectEnds: number[] = [];
   const rejectRecords: number[] = [];
+  const rejectInfo: RejectInfo[] = [];
   records.forEach((r, i) => {
     if (typeof r === 'string') {
       data += r;
       rows++;
     } else if (r) {
-      rejects.push({ line: firstLine + i, offset: i * 10, record: 'x', column: 'c', code: r.code, message: 'm' });
+      const reject: Reject = { line: firstLine + i, offset: i * 10, record: 'x', column: 'c', code: r.code, message: 'm' };
+      rejectText += encodeReject(reject);
+      rejectEnds.push(Buffer.byteLength(rejectText));
       rejectRecords.push(i);
+      rejectInfo.push({ code: r.code, line: reject.line });
     }
     marks.set([Buffer.byteLength(data), rows, firstLine + i, (i + 1) * 10, firstLine + i + 1], i * MARKS);
   });
-  return { data: Buffer.from(data), records: records.length, marks, rejects, rejectRecords };
+  return { data: Buffer.from(data), records: records.length, marks, rejectData: Buffer.from(rejectText), rejectEnds, rejectRecords, rejectInfo };
 }
 
 describe('Batcher', () => {
@@ -68,7 +73,8 @@ describe('Batcher', () => {
       [0, 2, 1, 'a\n'],
       [2, 2, 1, 'b\n'],
     ]);
-    expect(out[0]!.rejects.map((r) => r.code)).toEqual(['C1']);
+    expect(out[0]!.rejects.count).toBe(1);
+    expect(decodeRejects(out[0]!.rejects.data)).toEqual([{ line: 3, offset: 10, record: 'x', column: 'c', code: 'C1', message: 'm', constraint: null }]);
     expect(seen).toEqual(['C1']);
     expect(b.pending).toBe(1);
     const last = b.cut()!;
@@ -110,6 +116,16 @@ describe('encode', () => {
     expect(encodeValue(null)).toBe('\\N');
     expect(encodeValue('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
     expect(encodeValue('\\N')).toBe('\\\\N');
+  });
+
+  it('encodes rejects as COPY lines and decodes them back, escapes and NULLs included', () => {
+    const rejects: Reject[] = [
+      { line: 7, offset: 120, record: 'a\tb\nc\\d,\\N', column: null, code: 'CAST_INVALID_DATE', message: 'column "d": "x" is not a date', constraint: null },
+      { line: 9, offset: 300, record: '', column: 'id', code: 'PG_23505', message: 'duplicate key (Key (id)=(1))', constraint: 't_pkey' },
+    ];
+    const data = [Buffer.from(rejects.map(encodeReject).join(''))];
+    expect(decodeRejects(data)).toEqual(rejects);
+    expect(decodeRejects(data, 1)).toEqual(rejects.slice(0, 1));
   });
 
   it('finds quoted empty fields in a raw record', () => {
