@@ -1,6 +1,6 @@
 /**
  * The job type definition schema: every key with its type, its default and its meaning.
- * docs/jobtypes.md is the operator-facing copy of this file; keep them in step.
+ * The README's "Job type reference" is the operator-facing copy of this file; keep them in step.
  */
 import { z } from 'zod';
 import { ENCODINGS } from '../source/open.js';
