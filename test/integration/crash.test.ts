@@ -185,3 +185,71 @@ describe('an outage past --retry-deadline', () => {
     await expectExact(name);
   });
 });
+
+describe('backends terminated, and a kill -9, at the worst moments', () => {
+  /** A target whose move into it takes at least two seconds, so the test can act during it. */
+  async function slowTarget(table: string): Promise<void> {
+    await q(`CREATE TABLE public.${table} (id bigint, uuid uuid, customer text, email text, country text, amount numeric, quantity integer,
+               price double precision, active boolean, created_at timestamptz, birth_date date, notes text)`);
+    await q(`CREATE OR REPLACE FUNCTION public.slow_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$`);
+    await q(`CREATE TRIGGER slow BEFORE INSERT ON public.${table} FOR EACH STATEMENT EXECUTE FUNCTION public.slow_move()`);
+  }
+  const moving = (table: string) => async () =>
+    (await q<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'INSERT INTO "public"."${table}"%'`))[0]!.n > 0;
+  const terminate = (where: string) => q(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'importer' AND ${where}`);
+  const definition = (name: string) =>
+    jobtypesDir({ [`${name}.yaml`]: generatedJobType({ name, dir: src, table: name, batchRows: 2000 }).replace(`table: ${name}`, `table: ${name}\n  create: false`) });
+
+  it('mid-COPY: the run retries the batches and ends exact', async () => {
+    const name = 'term_copy';
+    await q(`CREATE TABLE public.${name} (id bigint, uuid uuid, customer text, email text, country text, amount numeric, quantity integer,
+               price double precision, active boolean, created_at timestamptz, birth_date date, notes text)`);
+    const args = ['run', '--jobtypes', await definition(name), '--data-dir', dataDir, '--json'];
+    const run = startCli(args, { env: { DATABASE_URL: server.url } });
+    await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${name}'`))[0]!.n >= 3);
+    let killed = 0;
+    for (let i = 0; i < 200 && killed < 3; i++) {
+      killed += (await terminate(`query LIKE 'COPY%' AND state = 'active'`)).length;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(killed).toBeGreaterThanOrEqual(1);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/batch at line \d+: transient database error, retrying/);
+    expect(JSON.parse(r.stdout).jobs[0].files[0]).toMatchObject({ status: 'loaded', rows_loaded: ROWS });
+    await expectExact(name);
+  });
+
+  it('mid-move: the final move rolls back whole and is retried; the file lands once', async () => {
+    const name = 'term_move';
+    await slowTarget(name);
+    const args = ['run', '--jobtypes', await definition(name), '--data-dir', dataDir, '--json'];
+    const run = startCli(args, { env: { DATABASE_URL: server.url } });
+    expect(await waitFor(moving(name))).toBe(true);
+    await terminate(`query LIKE 'INSERT INTO "public"."${name}"%'`);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/finalize: transient database error, retrying/);
+    expect(JSON.parse(r.stdout).jobs[0].files[0]).toMatchObject({ status: 'loaded', rows_loaded: ROWS });
+    await expectExact(name);
+  });
+
+  it('kill -9 of the importer during the final move: nothing is visible, and the next run makes it exact', async () => {
+    const name = 'kill_move';
+    await slowTarget(name);
+    const args = ['run', '--jobtypes', await definition(name), '--data-dir', dataDir, '--json'];
+    const run = startCli(args, { env: { DATABASE_URL: server.url } });
+    expect(await waitFor(moving(name))).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.done;
+    // The server rolls the move back once it sees the connection gone.
+    expect(await waitFor(async () => !(await moving(name)()))).toBe(true);
+    expect(await q(`SELECT count(*)::int AS n FROM public.${name}`)).toEqual([{ n: 0 }]);
+    const [file] = await q<{ status: string }>(`SELECT status FROM importer.files WHERE job_type = '${name}'`);
+    expect(file!.status).toBe('loading');
+    const second = await runCli(args, { env: { DATABASE_URL: server.url } });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).jobs[0].files[0]).toMatchObject({ status: 'loaded', resumed: true, rows_loaded: ROWS });
+    await expectExact(name);
+  });
+});

@@ -122,7 +122,7 @@ describe('the database goes down mid-import', () => {
 });
 
 describe('several instances at once', () => {
-  it('three importer processes on the same job types load every file exactly once', async () => {
+  it('four importer processes on the same job types load every file exactly once', async () => {
     const multi = await tempDir('importer-multi-src-');
     const files = 6;
     const per = 20_000;
@@ -130,7 +130,7 @@ describe('several instances at once', () => {
     for (let i = 0; i < files; i++) await writeGeneratedCsv(path.join(multi, `part-${i}.csv`), per, i * per + 1);
     const dir = await jobtypesDir({ 'multi.yaml': generatedJobType({ name: 'multi', dir: multi, table: 'multi', batchRows: 1000 }) });
     const env = { DATABASE_URL: server.url };
-    const runs = await Promise.all([0, 1, 2].map(() => runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env })));
+    const runs = await Promise.all([0, 1, 2, 3].map(() => runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env })));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const loadedBy = runs.map((r) => JSON.parse(r.stdout).jobs[0].files.filter((f: { status: string }) => f.status === 'loaded').length);
     expect(loadedBy.reduce((a, b) => a + b, 0)).toBe(files);
