@@ -1,5 +1,4 @@
 /** `importer rejects --csv`: the quarantine as a CSV to fix and drop back into the source folder. */
-import type { RejectRow } from '../db/read/rejects.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { openSource } from '../source/open.js';
 import { RecordParser } from '../source/parse.js';
@@ -22,17 +21,15 @@ async function headerLine(file: string, jt: JobType): Promise<string | undefined
 }
 
 /**
- * A CSV to fix and drop back into the source folder: the files' header line (the definition's
- * columns if the files are gone or disagree), then every rejected record exactly as it stood.
+ * The first line of a CSV to fix and drop back into the source folder: the files' header line (the
+ * definition's columns if the files are gone or disagree); empty without a header. Every rejected
+ * record follows it exactly as it stood (streamed by the caller).
  */
-export async function csvRejects(jt: JobType, rows: readonly RejectRow[]): Promise<string> {
-  let header = '';
-  if (jt.csv.header) {
-    const headers = new Set(await Promise.all([...new Set(rows.map((r) => r.file))].map((file) => headerLine(file, jt))));
-    const only = headers.size === 1 ? [...headers][0] : undefined;
-    const q = jt.csv.quote;
-    const field = (s: string) => (s.includes(jt.csv.delimiter) || s.includes(q) || /[\r\n]/.test(s) ? q + s.split(q).join(q + q) + q : s);
-    header = (only ?? jt.columns.map((c) => field(c.source)).join(jt.csv.delimiter)) + '\n';
-  }
-  return header + rows.map((r) => r.record + '\n').join('');
+export async function csvRejectsHeader(jt: JobType, files: readonly string[]): Promise<string> {
+  if (!jt.csv.header) return '';
+  const headers = new Set(await Promise.all(files.map((file) => headerLine(file, jt))));
+  const only = headers.size === 1 ? [...headers][0] : undefined;
+  const q = jt.csv.quote;
+  const field = (s: string) => (s.includes(jt.csv.delimiter) || s.includes(q) || /[\r\n]/.test(s) ? q + s.split(q).join(q + q) + q : s);
+  return (only ?? jt.columns.map((c) => field(c.source)).join(jt.csv.delimiter)) + '\n';
 }

@@ -1,12 +1,25 @@
 /** `importer rejects [JOBTYPE]`: the quarantine from the read model, listed, as JSON, or as a fixable CSV. */
 import type { Command } from 'commander';
-import { rejects } from '../../db/read/rejects.js';
+import { rejectFiles, rejectRecords, rejects } from '../../db/read/rejects.js';
 import { withSession } from '../../db/session.js';
 import { ImporterError } from '../../errors.js';
 import { loadJobTypes } from '../../jobtypes/load.js';
 import { formatRejects } from '../format.js';
 import { addCommon, positiveInt, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
-import { csvRejects } from '../rejectsCsv.js';
+import { csvRejectsHeader } from '../rejectsCsv.js';
+
+/** Writes to stdout, waiting while its buffer is full. */
+function write(s: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (s === '' || process.stdout.write(s)) return resolve();
+    const onError = (err: Error) => reject(err);
+    process.stdout.once('error', onError);
+    process.stdout.once('drain', () => {
+      process.stdout.off('error', onError);
+      resolve();
+    });
+  });
+}
 
 interface RejectsOptions extends CommonOptions {
   run?: number;
@@ -23,8 +36,12 @@ async function action(name: string | undefined, o: RejectsOptions): Promise<void
   if (o.csv && !jt) throw new ImporterError('USAGE', `rejects --csv: no valid job type "${name}" in ${o.jobtypes}`);
   await withDatabase(o, logger, async (database) => {
     const filter = { jobType: o.csv ? jt!.name : name, runId: o.run, file: o.file, limit: o.csv ? undefined : o.limit };
-    const rows = await withSession(database.url, (c) => rejects(c, filter));
-    process.stdout.write(o.csv ? await csvRejects(jt!, rows) : formatRejects(rows, filter.limit, o.json ?? false));
+    await withSession(database.url, async (c) => {
+      if (!o.csv) return void process.stdout.write(formatRejects(await rejects(c, filter), filter.limit, o.json ?? false));
+      // Streamed: a page of records at a time, waiting for stdout, whatever the number of rejects.
+      await write(await csvRejectsHeader(jt!, await rejectFiles(c, filter)));
+      for await (const records of rejectRecords(c, filter)) await write(records.join('\n') + '\n');
+    });
   });
 }
 

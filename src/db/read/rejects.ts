@@ -1,4 +1,5 @@
 /** The quarantine in the read model: rejects by filter (`importer rejects`) and a file's rejects by reason (`/api/files/:id/rejects`). */
+import type pg from 'pg';
 import { RAW_TYPES, type Queryable } from './queryable.js';
 
 export interface RejectFilter {
@@ -23,18 +24,50 @@ export interface RejectRow {
   record: string;
 }
 
-/** Rejects matching `f`, by file and line. */
-export async function rejects(c: Queryable, f: RejectFilter): Promise<RejectRow[]> {
+function filtered(f: RejectFilter): { where: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
   if (f.runId) where.push(`run_id = $${params.push(f.runId)}`);
   if (f.file) where.push(`strpos(file, $${params.push(f.file)}) > 0`);
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** Rejects matching `f`, by file and line. */
+export async function rejects(c: Queryable, f: RejectFilter): Promise<RejectRow[]> {
+  const { where, params } = filtered(f);
   const limit = f.limit ? ` LIMIT $${params.push(f.limit)}` : '';
   const sql = `SELECT id, run_id, job_type, file, line, byte_offset, column_name, code, message, record FROM importer.rejects
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY file, line${limit}`;
+    ${where} ORDER BY file, line${limit}`;
   const { rows } = await c.query<RejectRow>({ text: sql, values: params, types: RAW_TYPES });
   return rows;
+}
+
+/** The files that rejects matching `f` come from. */
+export async function rejectFiles(c: Queryable, f: RejectFilter): Promise<string[]> {
+  const { where, params } = filtered(f);
+  const { rows } = await c.query<{ file: string }>({ text: `SELECT DISTINCT file FROM importer.rejects ${where} ORDER BY file`, values: params });
+  return rows.map((r) => r.file);
+}
+
+/**
+ * The raw records of the rejects matching `f`, by file and line, a page at a time through a cursor
+ * (in a transaction of their own on this client), so that exporting a million rejects holds one
+ * page in memory, not the million.
+ */
+export async function* rejectRecords(c: pg.ClientBase, f: RejectFilter, page = 10_000): AsyncGenerator<string[]> {
+  const { where, params } = filtered(f);
+  await c.query('BEGIN READ ONLY');
+  try {
+    await c.query({ text: `DECLARE rejects_out NO SCROLL CURSOR FOR SELECT record FROM importer.rejects ${where} ORDER BY file, line`, values: params });
+    for (;;) {
+      const { rows } = await c.query<{ record: string }>(`FETCH ${page} FROM rejects_out`);
+      if (rows.length === 0) break;
+      yield rows.map((r) => r.record);
+    }
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+  }
 }
 
 /** A file's rejects grouped by reason, with a few sample lines each; undefined when there is no such file. */
