@@ -17,6 +17,7 @@ import { closePool } from '../../src/db/closePool.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { freePort, waitFor } from '../helpers/wait.js';
 
 const ROWS = 120_000;
 const REPEAT = Number(process.env.CRASH_REPEAT ?? 1);
@@ -40,17 +41,6 @@ function rng(seed: number): () => number {
   };
 }
 const random = rng(SEED);
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   process.stderr.write(`crash.test: seed ${SEED} (CRASH_SEED=${SEED} repeats it), ${REPEAT} crash(es) per mode\n`);
@@ -99,13 +89,10 @@ async function restartServer(): Promise<void> {
   pool.on('error', () => undefined);
 }
 
-async function waitFor(check: () => Promise<boolean>, ms = 60_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
+/** Batches committed so far for a job type's files. */
+async function batches(jobType: string): Promise<number> {
+  const [r] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${jobType}'`);
+  return r!.n;
 }
 
 async function expectExact(table: string): Promise<void> {
@@ -132,7 +119,7 @@ describe('the server crashes mid-import (immediate shutdown, crash recovery)', (
         const args = ['run', '--jobtypes', dir, '--data-dir', dataDir, '--json', '--consumers', '2', '--retry-deadline', '120'];
         const run = startCli(args, { env });
         // A random moment after the first committed batch; late ones land in the final move or after it.
-        await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${name}'`))[0]!.n >= 1);
+        await waitFor(async () => (await batches(name)) >= 1);
         const delay = Math.floor(random() * 2500);
         await new Promise((r) => setTimeout(r, delay));
         await crashServer();
@@ -168,7 +155,7 @@ describe('an outage past --retry-deadline', () => {
     const env = { DATABASE_URL: server.url };
     const args = ['run', '--jobtypes', dir, '--data-dir', dataDir, '--json', '--consumers', '1'];
     const run = startCli([...args, '--retry-deadline', '2'], { env });
-    await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${name}'`))[0]!.n >= 1);
+    await waitFor(async () => (await batches(name)) >= 1);
     await closePool(pool);
     await server.stop(); // down, and it stays down past the deadline
     const first = await run.done;
@@ -206,7 +193,7 @@ describe('backends terminated, and a kill -9, at the worst moments', () => {
                price double precision, active boolean, created_at timestamptz, birth_date date, notes text)`);
     const args = ['run', '--jobtypes', await definition(name), '--data-dir', dataDir, '--json'];
     const run = startCli(args, { env: { DATABASE_URL: server.url } });
-    await waitFor(async () => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM importer.checkpoints c JOIN importer.files f ON f.id = c.file_id WHERE f.job_type = '${name}'`))[0]!.n >= 3);
+    await waitFor(async () => (await batches(name)) >= 3);
     let killed = 0;
     for (let i = 0; i < 200 && killed < 3; i++) {
       killed += (await terminate(`query LIKE 'COPY%' AND state = 'active'`)).length;

@@ -11,6 +11,7 @@ import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
 import { closePool } from '../../src/db/closePool.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { freePort, waitFor } from '../helpers/wait.js';
 
 let server: EmbeddedServer;
 let pgDir: string;
@@ -19,20 +20,9 @@ let src: string;
 let pool: pg.Pool;
 const ROWS = 150_000;
 
-async function port(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 beforeAll(async () => {
   pgDir = await tempDir('importer-faults-pg-');
-  server = await startEmbedded(pgDir, silentLogger(), { port: await port() });
+  server = await startEmbedded(pgDir, silentLogger(), { port: await freePort() });
   pool = new pg.Pool({ connectionString: server.url, max: 2 });
   dataDir = await tempDir();
   src = await tempDir('importer-faults-src-');
@@ -46,15 +36,6 @@ afterAll(async () => {
 
 async function q<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
   return (await pool.query<T>(sql)).rows;
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function committedBatches(): Promise<number> {
@@ -80,7 +61,7 @@ describe('kill -9 mid-file, then run again', () => {
       });
       const env = { DATABASE_URL: server.url };
       const first = startCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--consumers', '2'], { env });
-      await waitFor(async () => (await committedBatches()) >= 5, 'some committed batches');
+      expect(await waitFor(async () => (await committedBatches()) >= 5), 'some committed batches').toBe(true);
       first.child.kill('SIGKILL');
       const killed = await first.done;
       expect(killed.signal).toBe('SIGKILL');
@@ -106,7 +87,7 @@ describe('the database goes down mid-import', () => {
     const dir = await jobtypesDir({ [`${name}.yaml`]: generatedJobType({ name, dir: src, table: name, batchRows: 2000 }) });
     const before = await committedBatches();
     const run = startCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json', '--retry-deadline', '120'], { env: { DATABASE_URL: server.url } });
-    await waitFor(async () => (await committedBatches()) >= before + 3, 'some committed batches');
+    expect(await waitFor(async () => (await committedBatches()) >= before + 3), 'some committed batches').toBe(true);
     await closePool(pool);
     const port = Number(new URL(server.url).port);
     await server.stop(); // fast shutdown, mid-import
