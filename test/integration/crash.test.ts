@@ -43,6 +43,8 @@ function rng(seed: number): () => number {
 const random = rng(SEED);
 
 beforeAll(async () => {
+  // Each start of the embedded server hooks process 'exit' to stop it; a crashed one never unhooks.
+  process.setMaxListeners(10 + 4 * REPEAT + 10);
   process.stderr.write(`crash.test: seed ${SEED} (CRASH_SEED=${SEED} repeats it), ${REPEAT} crash(es) per mode\n`);
   pgDir = await tempDir('importer-crash-pg-');
   port = await freePort();
