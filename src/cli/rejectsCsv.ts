@@ -1,13 +1,13 @@
 /** `importer rejects --csv`: the quarantine as a CSV to fix and drop back into the source folder. */
 import type { JobType } from '../jobtypes/normalize.js';
 import { openSource } from '../source/open.js';
-import { RecordParser } from '../source/parse.js';
+import { newRecordParser } from '../pipeline/recordParser.js';
 
 /** The raw header line of a source file, or undefined when it cannot be read. */
 async function headerLine(file: string, jt: JobType): Promise<string | undefined> {
   try {
     const { stream } = openSource(file, { gzip: /\.gz$/i.test(file), encoding: jt.csv.encoding });
-    const parser = new RecordParser({ delimiter: jt.csv.delimiter, quote: jt.csv.quote, escape: jt.csv.escape, maxRecordSize: 1 << 20 });
+    const parser = newRecordParser(jt);
     let header: string | undefined;
     for await (const chunk of stream) {
       parser.write(chunk as Buffer, (_f, _l, _o, raw) => (header ??= raw.text()));

@@ -216,6 +216,24 @@ export function functionsOf(sf: ts.SourceFile): Array<{ name: string; lines: num
 }
 
 /** Every violation in `files` (paths relative to the repository, e.g. `src/db/copy.ts`). */
+/** A string that starts like an SQL statement (what belongs in src/db/ only); our SQL keywords are upper case, prose is not. */
+const SQL_START = /^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|(CREATE|ALTER|DROP)\s+(TABLE|SCHEMA|INDEX|ROLE|DATABASE|TRIGGER|FUNCTION)\s|BEGIN\b|COMMIT\b|ROLLBACK\b|COPY\s|LISTEN\s|NOTIFY\s|SET\s+(LOCAL\s+)?\w+\s*(=|TO)\s|WITH\s+\w+\s+AS\s*\()/;
+
+/** The string and template literals of a file that read as SQL statements. */
+export function sqlStatements(sf: ts.SourceFile): string[] {
+  const out: string[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) {
+      if (SQL_START.test(n.text)) out.push(n.text);
+    } else if (ts.isTemplateExpression(n)) {
+      if (SQL_START.test(n.head.text)) out.push(n.head.text);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
 export function findViolations(files: ReadonlyMap<string, string>): Violation[] {
   const out: Violation[] = [];
   const keys = new Set<string>();
@@ -259,6 +277,7 @@ export function findViolations(files: ReadonlyMap<string, string>): Violation[] 
   for (const m of new Set(LAYERS.flat())) if (LAYERS.filter((l) => l.includes(m)).length > 1) add(`layers: ${m} is placed twice`);
 
   for (const [file, text] of files) {
+    if (!file.startsWith('src/db/')) for (const sql of sqlStatements(sources.get(file)!)) add(`sql: ${file}`, `: ${sql.slice(0, 60)}`);
     const n = text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length;
     if (n > MAX_FILE_LINES) add(`size: ${file}`, ` (${n} lines)`);
     for (const f of functionsOf(sources.get(file)!)) if (f.lines > MAX_FUNCTION_LINES && !f.excused) add(`length: ${file} ${f.name}`, ` (${f.lines} lines)`);
