@@ -4,7 +4,7 @@ import { run, DEFAULTS, type RunReport } from '../../importer.js';
 import { createProgress } from '../../observability/progress.js';
 import { runIsolated } from '../../importer.js';
 import { formatSummary } from '../format.js';
-import { addCommon, EXIT, databaseUrl, loggerFor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
+import { addCommon, EXIT, serverChoice, loggerFor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
 import { shutdownSignal, signalExitCode } from '../signals.js';
 
 interface RunOptions extends CommonOptions {
@@ -35,6 +35,7 @@ function runExitCode(report: RunReport, sig: NodeJS.Signals | undefined): number
 
 async function action(names: string[], o: RunOptions): Promise<void> {
   const logger = loggerFor(o);
+  const choice = serverChoice(o);
   const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
   const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true && !process.env.IMPORTER_CHILD, intervalMs: o.progressInterval * 1000 });
   try {
@@ -43,7 +44,9 @@ async function action(names: string[], o: RunOptions): Promise<void> {
     const report = await runner({
       jobtypesDir: o.jobtypes,
       only: names,
-      databaseUrl: databaseUrl(o),
+      databaseUrl: choice.url,
+      databaseChosenBy: choice.chosenBy,
+      connectTimeoutMs: o.connectTimeout * 1000,
       dataDir: o.dataDir,
       maxConnections: o.maxConnections,
       jobs: o.jobs,

@@ -7,7 +7,7 @@ import { openDatabase } from '../../db/connection.js';
 import { runStatement } from '../../db/statement.js';
 import { ImporterError } from '../../errors.js';
 import { formatRows } from '../format.js';
-import { addCommon, databaseUrl, loggerFor, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
+import { addCommon, databaseOptions, loggerFor, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
 
 /** The URL without its password, and the password. */
 function splitPassword(url: string): { url: URL; password: string } {
@@ -19,7 +19,7 @@ function splitPassword(url: string): { url: URL; password: string } {
 
 async function dbUrl(o: CommonOptions): Promise<void> {
   const logger = loggerFor(o);
-  const database = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
+  const database = await openDatabase(databaseOptions(o, logger));
   const { url: u, password } = splitPassword(database.url);
   if (!database.embedded) {
     process.stdout.write(`${u.toString()}\n`);
