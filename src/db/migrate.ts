@@ -8,6 +8,7 @@ import m000001 from './migrations/000001.js';
 import m000002 from './migrations/000002.js';
 import m000003 from './migrations/000003.js';
 import m000004 from './migrations/000004.js';
+import m000005 from './migrations/000005.js';
 import { isAlreadyExists } from './sql.js';
 import { withTransaction } from './transaction.js';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 2, sql: m000002 },
   { version: 3, sql: m000003 },
   { version: 4, sql: m000004 },
+  { version: 5, sql: m000005 },
 ];
 
 /** Arbitrary, fixed key of the migration lock ("importer" in ASCII, as a number). */

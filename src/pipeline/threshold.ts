@@ -25,6 +25,9 @@ export function thresholdMessage(jt: JobType, file: string, rejected: number, to
   return `${file}: ${rejected} rejected rows${of} exceed errors.max_rejects ${jt.maxRejects.text}; nothing from this file was loaded. Top reasons: ${top || 'none'}`;
 }
 
+/** At most this many of a failed attempt's rejects are kept in the quarantine. */
+const KEPT_REJECTS = 1000;
+
 /**
  * Counts a file's rejects (stage metrics, rejects by reason) and, when `stop` is set, stops the
  * file at the first one past a count threshold, counting the rejects of committed ranges (a
@@ -36,12 +39,17 @@ export function rejectCounter(
   opts: { readonly previous: number; readonly metrics: PipelineMetrics; readonly byCode: Record<string, number>; readonly stop: boolean },
 ): (r: Reject) => void {
   let total = opts.previous;
+  // This attempt's rejects (bounded), carried by the error so that the quarantine keeps why the
+  // file failed: the batch holding them is never committed.
+  const seen: Reject[] = [];
   return (r) => {
     total++;
     opts.metrics.cast.rejected++;
     opts.byCode[r.code] = (opts.byCode[r.code] ?? 0) + 1;
+    if (seen.length < KEPT_REJECTS) seen.push(r);
     if (opts.stop && jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
-      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line });
+      if (seen.at(-1) !== r) seen[seen.length - 1] = r;
+      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line, rejects: seen });
     }
   };
 }

@@ -7,6 +7,8 @@ export interface RejectFilter {
   /** Only files whose path contains this. */
   readonly file?: string | undefined;
   readonly limit?: number | undefined;
+  /** Only rejects of files that loaded (what `rejects --csv` exports unless `--all`). */
+  readonly onlyLoaded?: boolean | undefined;
 }
 
 /** One reject as PostgreSQL prints it (bigints as text). */
@@ -21,20 +23,32 @@ export interface RejectRow {
   code: string;
   message: string;
   record: string;
+  /**
+   * Whether the rest of its file reached the target: false for the rejects of a file that failed
+   * (on the threshold, say), or is still loading, and of an earlier attempt at a file claimed again.
+   */
+  loaded: boolean;
 }
+
+/** A reject whose file reached the target: its latest attempt, and the file loaded. */
+const LOADED = `(r.superseded_at IS NULL AND f.status = 'loaded')`;
 
 /** Rejects matching `f`, by file and line. */
 export async function rejects(c: Queryable, f: RejectFilter): Promise<RejectRow[]> {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
-  if (f.runId) where.push(`run_id = $${params.push(f.runId)}`);
-  if (f.file) where.push(`strpos(file, $${params.push(f.file)}) > 0`);
+  if (f.jobType) where.push(`r.job_type = $${params.push(f.jobType)}`);
+  // One run's rejects include those of attempts superseded since; otherwise only the latest attempt's.
+  if (f.runId) where.push(`r.run_id = $${params.push(f.runId)}`);
+  else where.push('r.superseded_at IS NULL');
+  if (f.file) where.push(`strpos(r.file, $${params.push(f.file)}) > 0`);
+  if (f.onlyLoaded) where.push(`${LOADED}`);
   const limit = f.limit ? ` LIMIT $${params.push(f.limit)}` : '';
-  const sql = `SELECT id, run_id, job_type, file, line, byte_offset, column_name, code, message, record FROM importer.rejects
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY file, line${limit}`;
-  const { rows } = await c.query<RejectRow>({ text: sql, values: params, types: RAW_TYPES });
-  return rows;
+  const sql = `SELECT r.id, r.run_id, r.job_type, r.file, r.line, r.byte_offset, r.column_name, r.code, r.message, r.record, ${LOADED} AS loaded
+    FROM importer.rejects r LEFT JOIN importer.files f ON f.id = r.file_id
+    WHERE ${where.join(' AND ')} ORDER BY r.file, r.line, r.id${limit}`;
+  const { rows } = await c.query<Omit<RejectRow, 'loaded'> & { loaded: string }>({ text: sql, values: params, types: RAW_TYPES });
+  return rows.map((r) => ({ ...r, loaded: r.loaded === 't' }));
 }
 
 /** A file's rejects grouped by reason, with a few sample lines each; undefined when there is no such file. */
@@ -46,12 +60,12 @@ export async function fileRejects(c: Queryable, fileId: number, samples = 5) {
   });
   if (file.length === 0) return undefined;
   const { rows: counts } = await c.query<{ code: string; n: string }>(
-    'SELECT code, count(*) AS n FROM importer.rejects WHERE file_id = $1 GROUP BY code ORDER BY count(*) DESC, code',
+    'SELECT code, count(*) AS n FROM importer.rejects WHERE file_id = $1 AND superseded_at IS NULL GROUP BY code ORDER BY count(*) DESC, code',
     [fileId],
   );
   const { rows: sample } = await c.query<Record<string, string | null>>({
     text: `SELECT code, line, column_name, message, record FROM (
-             SELECT *, row_number() OVER (PARTITION BY code ORDER BY line) AS k FROM importer.rejects WHERE file_id = $1) r
+             SELECT *, row_number() OVER (PARTITION BY code ORDER BY line) AS k FROM importer.rejects WHERE file_id = $1 AND superseded_at IS NULL) r
            WHERE k <= $2 ORDER BY code, line`,
     values: [fileId, samples],
     types: RAW_TYPES,

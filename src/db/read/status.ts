@@ -67,3 +67,11 @@ export async function totals(c: Queryable): Promise<Array<{ job_type: string; lo
   );
   return rows.map((r) => ({ job_type: r.job_type, loaded: Number(r.loaded), rejected: Number(r.rejected) }));
 }
+
+/** Every job type the ledger knows (it ran, or has files), by name. */
+export async function knownJobTypes(c: Queryable): Promise<string[]> {
+  const { rows } = await c.query<{ job_type: string }>(
+    `SELECT job_type FROM importer.job_runs UNION SELECT job_type FROM importer.files UNION SELECT job_type FROM importer.rejects ORDER BY 1`,
+  );
+  return rows.map((r) => r.job_type);
+}
