@@ -116,8 +116,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     }));
     buffer.close();
   } catch (err) {
-    produceError = err;
-    buffer.fail(err);
+    buffer.fail((produceError = err));
   }
   const consumeError = await consumers;
   metrics.buffer = { capacity: buffer.capacity, size: buffer.size, highWater: buffer.highWater, producerWaitMs: buffer.putWaitMs, consumerWaitMs: buffer.takeWaitMs };

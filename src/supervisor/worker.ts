@@ -115,24 +115,18 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
     } finally {
       report.seconds = (performance.now() - started) / 1000;
       report.rows_per_second = report.seconds > 0 ? Math.round((report.rows_loaded + report.rows_rejected) / report.seconds) : 0;
-      if (!waitsForSwap) {
-        await recordOutcome(ctx, jt.name, report, fileId);
-        ctx.onFileEnd?.(jt.name, report);
-      }
+      if (!waitsForSwap) await endFile(ctx, jt.name, report, fileId);
     }
   }
   if (staged.length > 0) {
     // Replace mode: one fresh table from this run's files, swapped in for the target at once.
     await replaceTables({ jobType: jt, budget: ctx.budget, ledger: ctx.ledger, retry: ctx.settings.retry, logger: log, runId: ctx.runId }, staged);
-    for (const s of staged) {
-      await recordOutcome(ctx, jt.name, s.report, fileIds.get(s.report));
-      ctx.onFileEnd?.(jt.name, s.report);
-    }
+    for (const s of staged) await endFile(ctx, jt.name, s.report, fileIds.get(s.report));
   }
 }
 
-/** The file's outcome in this run's history (db/runFiles.ts); a failure to record it fails nothing. */
-async function recordOutcome(ctx: WorkerContext, jobType: string, r: FileReport, fileId: number | undefined): Promise<void> {
+/** A file's end: its outcome in this run's history (db/runFiles.ts; a failure to record it fails nothing), then onFileEnd. */
+async function endFile(ctx: WorkerContext, jobType: string, r: FileReport, fileId: number | undefined): Promise<void> {
   await ctx.budget
     .withClient((c) =>
       recordRunFile(c, {
@@ -154,4 +148,5 @@ async function recordOutcome(ctx: WorkerContext, jobType: string, r: FileReport,
       }),
     )
     .catch((err: unknown) => ctx.logger.warn({ file: r.path, err: errorMessage(err) }, 'could not record the file in the run history'));
+  ctx.onFileEnd?.(jobType, r);
 }
