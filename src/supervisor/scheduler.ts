@@ -21,11 +21,13 @@ import { closePool } from '../db/closePool.js';
 import { migratePool } from '../db/migrate.js';
 import { openPool } from '../db/pool.js';
 import { claimFire, claimMissedFire, finishFire, recordUnrunFire } from '../db/scheduleFires.js';
+import { beat, stopBeating } from '../db/schedulerLiveness.js';
 import { ImporterError } from '../errors.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { lastMissedFire } from '../util/cron.js';
 import { runSupervisedChild, type ChildOutcome } from './child.js';
+import { HEARTBEAT_MS, recoverOpenFires } from './recovery.js';
 
 export interface SchedulerOptions {
   readonly jobtypesDir: string;
@@ -58,6 +60,7 @@ export class Scheduler {
   private readonly instance = `${os.hostname()}:${process.pid}`;
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -76,7 +79,11 @@ export class Scheduler {
 
   async start(): Promise<void> {
     await migratePool(this.pool);
+    await beat(this.pool, { daemonId: this.instance, hostname: os.hostname(), pid: process.pid });
     await this.reload(true);
+    await this.recover();
+    this.heartbeat = setInterval(() => void this.beatAndRecover(), HEARTBEAT_MS);
+    this.heartbeat.unref();
     this.watcher = watch(this.opts.jobtypesDir, () => {
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => void this.reload(false), 250);
@@ -124,6 +131,28 @@ export class Scheduler {
       if (e.task) await e.task.destroy();
       this.entries.delete(name);
       log.info({ jobType: name }, 'definition removed: unscheduled');
+    }
+  }
+
+  /** Redoes the fires a dead daemon left open (supervisor/recovery.ts). */
+  private async recover(): Promise<void> {
+    await recoverOpenFires({
+      db: this.pool,
+      daemonId: this.instance,
+      hostname: os.hostname(),
+      logger: this.opts.logger,
+      jobType: (name) => this.entries.get(name)?.jt,
+      redo: (jt, fireAt) => void this.fire(jt, fireAt, 'recovered', true),
+    });
+  }
+
+  private async beatAndRecover(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await beat(this.pool, { daemonId: this.instance, hostname: os.hostname(), pid: process.pid });
+      await this.recover();
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'scheduler heartbeat failed; retrying at the next beat');
     }
   }
 
@@ -219,6 +248,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reloadTimer);
+    clearInterval(this.heartbeat);
     this.watcher?.close();
     for (const e of this.entries.values()) if (e.task) await e.task.destroy();
     this.queue.clear();
@@ -227,6 +257,7 @@ export class Scheduler {
     while (this.children.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (const c of this.children) c.kill('SIGKILL');
     while (this.active.size > 0 && Date.now() < until + 5000) await new Promise((r) => setTimeout(r, 50));
+    await stopBeating(this.pool, this.instance).catch(() => undefined);
     await closePool(this.pool);
   }
 

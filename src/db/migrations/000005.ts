@@ -7,7 +7,8 @@
  * - `importer.rejects.superseded_at`: a file claimed again keeps the rejects of its earlier attempt
  *   (a threshold failure says why), marked superseded instead of deleted.
  * - `importer.scheduler_heartbeats`: a scheduler daemon's liveness (up since, last beat), so that a
- *   fire left `running` by a daemon that died can be recognised and redone.
+ *   fire left `running` by a daemon that died can be recognised and redone; the fire then names the
+ *   dead daemon in `schedule_fires.recovered_from`.
  */
 export default `
 CREATE TABLE importer.run_files (
@@ -33,6 +34,8 @@ CREATE INDEX run_files_run_idx ON importer.run_files (run_id, job_type);
 CREATE INDEX run_files_file_idx ON importer.run_files (file_id);
 
 ALTER TABLE importer.rejects ADD COLUMN superseded_at timestamptz;
+
+ALTER TABLE importer.schedule_fires ADD COLUMN recovered_from text;
 
 CREATE TABLE importer.scheduler_heartbeats (
   daemon_id   text PRIMARY KEY,
