@@ -124,6 +124,14 @@ export function formatRejects(rows: readonly RejectRow[], limit: number | undefi
   return `${lines.join('\n')}\n\n${rows.length} rejects${limit && rows.length === limit ? ` (first ${limit}; --limit for more)` : ''}: ${summary}\n${note}`;
 }
 
+/**
+ * `importer sql` with one or several statements: one statement prints as before; several print each
+ * result in order, separated by a blank line (with --json, one JSON array per line).
+ */
+export function formatResults(results: readonly pg.QueryResult[], json: boolean | undefined): string {
+  return results.map((r) => formatRows(r, json)).join(json ? '' : '\n');
+}
+
 /** `importer sql`: rows fetched as arrays of PostgreSQL's own text. */
 export function formatRows(result: pg.QueryResult, json: boolean | undefined): string {
   if (json) {

@@ -21,6 +21,7 @@ import { registerSql } from './commands/sql.js';
 import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT } from './options.js';
+import { packageVersion } from './version.js';
 
 export { EXIT } from './options.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .description('Load CSV files into PostgreSQL: one job type per definition file, back-pressured COPY pipelines, exactly-once.')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
+    .version(`importer ${packageVersion()} (Node.js ${process.version})`, '-V, --version', 'print the version')
     .exitOverride();
   // In this order in `importer --help`.
   registerRun(program);

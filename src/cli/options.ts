@@ -22,6 +22,8 @@ export interface CommonOptions {
   quiet?: boolean;
   json?: boolean;
   connectTimeout: number;
+  /** false with --no-color. */
+  color?: boolean;
 }
 
 export function addCommon(cmd: Command): Command {
@@ -32,11 +34,17 @@ export function addCommon(cmd: Command): Command {
     .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', process.env.IMPORTER_DATA_DIR ?? '.importer')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['json', 'pretty']).default('pretty'))
-    .option('-q, --quiet', 'only warnings and errors on stderr');
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('--no-color', 'no colours in the logs (also when $NO_COLOR is set, or stderr is not a terminal)');
+}
+
+/** Colours only on a terminal, and never with --no-color or a non-empty NO_COLOR (https://no-color.org). */
+export function useColor(o: Pick<CommonOptions, 'color'>, env: Readonly<Record<string, string | undefined>> = process.env, tty = process.stderr.isTTY === true): boolean {
+  return o.color !== false && !env.NO_COLOR && tty;
 }
 
 export function loggerFor(o: CommonOptions): Logger {
-  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat });
+  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat, color: useColor(o) });
 }
 
 /** The logger of a command whose stdout is the answer (status, history, sql, rejects): info is not worth showing. */

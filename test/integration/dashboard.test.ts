@@ -83,8 +83,14 @@ describe('dashboard API', () => {
 
   it('exposes Prometheus metrics prefixed importer_', async () => {
     const text = await (await get('/metrics')).text();
-    expect(text).toMatch(/importer_rows_loaded_total\{job_type="xss"\} 1/);
-    expect(text).toMatch(/importer_rows_rejected_total\{job_type="xss"\} 1/);
+    // The ledger's sums are gauges without _total; _total names counters that only go up.
+    expect(text).toMatch(/# TYPE importer_rows_loaded gauge\n(.*\n)*importer_rows_loaded\{job_type="xss"\} 1/);
+    expect(text).toMatch(/importer_rows_rejected\{job_type="xss"\} 1/);
+    expect(text).toContain('# TYPE importer_rows_loaded_total counter');
+    expect(text).toContain('# TYPE importer_rows_rejected_total counter');
+    expect(text).toContain('# TYPE importer_files_total counter');
+    // (prom-client's own importer_process_nodejs_active_*_total are gauges; ours never are.)
+    expect(text).not.toMatch(/# TYPE importer_(?!process_)\w+_total gauge/);
     expect(text).toContain('# TYPE importer_file_duration_seconds histogram');
     expect(text).toContain('importer_buffer_depth');
     expect(text).toContain('importer_connections_in_use');

@@ -4,7 +4,7 @@ import { run, DEFAULTS, type RunReport } from '../../importer.js';
 import { createProgress } from '../../observability/progress.js';
 import { runIsolated } from '../../importer.js';
 import { formatSummary } from '../format.js';
-import { addCommon, EXIT, serverChoice, loggerFor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
+import { addCommon, EXIT, serverChoice, loggerFor, useColor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
 import { shutdownSignal, signalExitCode } from '../signals.js';
 
 interface RunOptions extends CommonOptions {
@@ -39,7 +39,7 @@ async function action(names: string[], o: RunOptions): Promise<void> {
   const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
   const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true && !process.env.IMPORTER_CHILD, intervalMs: o.progressInterval * 1000 });
   try {
-    const childArgs = ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(o.parseThreads !== undefined ? ['--parse-threads', String(o.parseThreads)] : [])];
+    const childArgs = ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(useColor(o) ? [] : ['--no-color']), ...(o.parseThreads !== undefined ? ['--parse-threads', String(o.parseThreads)] : [])];
     const runner = o.isolate ? (x: Parameters<typeof run>[0]) => runIsolated({ ...x, childArgs }) : run;
     const report = await runner({
       jobtypesDir: o.jobtypes,

@@ -1,8 +1,8 @@
-/** `importer serve`: the dashboard until SIGINT/SIGTERM, then exit 0 (a stopped server is a success). */
+/** `importer serve`: the dashboard until SIGINT/SIGTERM, then exit 130/143 like `run` and `schedule`. */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { addCommon, ALLOW_HOST_HELP, collect, dashboardAccess, EXIT, loggerFor, positiveInt, withDatabase, type CommonOptions } from '../options.js';
-import { shutdownSignal } from '../signals.js';
+import { shutdownSignal, signalExitCode } from '../signals.js';
 
 const EXAMPLES = `
 Examples:
@@ -21,8 +21,9 @@ async function action(o: CommonOptions & { host: string; port: number; allowHost
     const shutdown = shutdownSignal(logger, 10_000);
     await shutdown.requested();
     await dashboard.stop();
+    const sig = shutdown.received();
     shutdown.dispose();
-    process.exitCode = EXIT.ok;
+    process.exitCode = sig ? signalExitCode(sig) : EXIT.ok;
   });
 }
 
