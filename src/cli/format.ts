@@ -80,7 +80,7 @@ const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
 
 /** `importer status`. */
 export function formatStatus(rows: readonly StatusRow[]): string {
-  const header = ['JOB TYPE', 'LAST RUN', 'RESULT', 'ROWS', 'REJECTS', 'SECONDS', 'NEXT FIRE'];
+  const header = ['JOB TYPE', 'LAST RUN (UTC)', 'RESULT', 'ROWS', 'REJECTS', 'SECONDS', 'NEXT FIRE (UTC)'];
   const cells = rows.map((r) => [
     r.name,
     r.last_run ? when(r.last_run.started_at) : 'never',

@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { ImporterError, errorCode, errorMessage, exitCodeFor } from '../errors.js';
 import { installCrashCapture } from '../observability/crash.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerHistory } from './commands/history.js';
 import { registerJobTypes } from './commands/jobtypes.js';
 import { registerNew } from './commands/new.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerValidate(program);
   registerRejects(program);
+  registerDoctor(program);
   return program;
 }
 
