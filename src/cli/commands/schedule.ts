@@ -29,7 +29,7 @@ async function action(o: ScheduleOptions): Promise<void> {
     let dashboard: Dashboard | undefined;
     if (o.dashboard) {
       const { startDashboard } = await import('../../dashboard/server.js');
-      dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), ...dashboardAccess(o.allowHost), logger });
+      dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), dataDir: o.dataDir, ...dashboardAccess(o.allowHost), logger });
     }
     const scheduler = new Scheduler({
       jobtypesDir: path.resolve(o.jobtypes),

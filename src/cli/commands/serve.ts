@@ -16,7 +16,7 @@ async function action(o: CommonOptions & { host: string; port: number; allowHost
   await withDatabase(o, logger, async (database) => {
     // Loaded on demand: the dashboard (and prom-client) costs memory that `run` does not need.
     const { startDashboard } = await import('../../dashboard/server.js');
-    const dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), ...dashboardAccess(o.allowHost), logger });
+    const dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), dataDir: o.dataDir, ...dashboardAccess(o.allowHost), logger });
     process.stdout.write(`dashboard: ${dashboard.url}\n`);
     const shutdown = shutdownSignal(logger, 10_000);
     await shutdown.requested();
@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
   addCommon(
     program
       .command('serve')
-      .description('the dashboard: job types, live imports, run history, rejects; a JSON API and /metrics (read-only)')
+      .description('the dashboard: job types, live imports, run history, rejects, the scheduler\'s heartbeat; a JSON API, /metrics, and "run now" (with a token)')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port', positiveInt('--port'), 7070)
       .option('--allow-host <name>', ALLOW_HOST_HELP, collect),
