@@ -9,7 +9,7 @@ import { openDatabase, startupLine, type Database } from '../db/connection.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/probe.js';
 import { chooseServer, type ServerChoice } from '../db/serverChoice.js';
 import { ImporterError } from '../errors.js';
-import { createLogger, type LogFormat } from '../observability/logger.js';
+import { createLogger, type LogFormat, type LogSink } from '../observability/logger.js';
 
 export { EXIT } from '../errors.js';
 
@@ -43,8 +43,8 @@ export function useColor(o: Pick<CommonOptions, 'color'>, env: Readonly<Record<s
   return o.color !== false && !env.NO_COLOR && tty;
 }
 
-export function loggerFor(o: CommonOptions): Logger {
-  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat, color: useColor(o) });
+export function loggerFor(o: CommonOptions, sink?: LogSink): Logger {
+  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat, color: useColor(o), sink });
 }
 
 /** The logger of a command whose stdout is the answer (status, history, sql, rejects): info is not worth showing. */
