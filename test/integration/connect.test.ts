@@ -53,6 +53,8 @@ describe('fail fast at start', () => {
     expect(r.stderr).toContain('ECONNREFUSED');
     // Retried (the attempts are logged), and not for --retry-deadline's 300 s.
     expect(r.stderr).toMatch(/retrying for up to 2 s/);
+    expect(r.stderr.match(/cannot connect to 127\.0\.0\.1:\d+ yet/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    expect(r.stderr).toMatch(/\(--connect-timeout, \d+ attempts\)/);
     expect(seconds).toBeLessThan(30);
     expect(r.stderr).not.toContain('s3cretpw');
   }, 60_000);
