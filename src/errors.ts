@@ -58,6 +58,7 @@ const CODES = {
   PARSE_THREAD_FAILED: { exit: EXIT.failed, doc: 'a parse thread died twice on this file\'s records (in the pool, then alone)' },
   // Database
   TARGET_MISSING: { exit: EXIT.failed, doc: 'the target table does not exist and target.create is false' },
+  DB_CONNECT_FAILED: { exit: EXIT.failed, doc: 'at start, the server could not be reached: an unknown host, a refused login or a missing database at once, a refused connection after --connect-timeout' },
   DB_TRANSIENT: { exit: EXIT.failed, doc: 'a retryable database error outlived --retry-deadline' },
   DB_CONFLICT: { exit: EXIT.failed, doc: 'another importer instance took over the file being loaded' },
   STAGING_LOST: { exit: EXIT.failed, doc: 'staged rows did not match their checkpoints (server crashes); nothing was moved, the next run reloads the file' },

@@ -8,7 +8,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { ConnectionBudget } from './db/budget.js';
-import { openDatabase, type Database } from './db/connection.js';
+import { openDatabase, startupLine, type Database } from './db/connection.js';
 import { Ledger } from './db/ledger.js';
 import { migrate } from './db/migrate.js';
 import { DEFAULT_RETRY, withRetry } from './db/retry.js';
@@ -32,6 +32,10 @@ export interface RunOptions {
   /** Job type names to run; all when empty. */
   readonly only?: readonly string[];
   readonly databaseUrl?: string | undefined;
+  /** What chose `databaseUrl`, for the start-up line (`--database-url`, `DATABASE_URL`, `PGHOST, PGPORT`). @default '--database-url' */
+  readonly databaseChosenBy?: string | undefined;
+  /** At start, how long a server that refuses or does not answer is tried. @default 10000 */
+  readonly connectTimeoutMs?: number | undefined;
   readonly dataDir: string;
   /** Connections to the server at most, for everything the process does. @default 4 */
   readonly maxConnections?: number;
@@ -135,8 +139,8 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   if (maxConnections < 2) {
     throw new ImporterError('USAGE', `--max-connections must be at least 2 (one holds the file locks), got ${maxConnections}`);
   }
-  const db: Database = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, logger });
-  logger.info(`database: ${db.display}`);
+  const db: Database = await openDatabase({ url: opts.databaseUrl, chosenBy: opts.databaseChosenBy, connectTimeoutMs: opts.connectTimeoutMs, dataDir: opts.dataDir, logger });
+  logger.info(startupLine(db));
   const budget = new ConnectionBudget({ connectionString: db.url, max: maxConnections, logger });
   const ledger = new Ledger(budget, logger);
   const parsePool = new ParsePool(opts.parseThreads ?? DEFAULTS.parseThreads);
@@ -215,8 +219,8 @@ export async function runIsolated(opts: IsolatedOptions): Promise<RunReport> {
   const jobs = Math.max(1, Math.min(opts.jobs ?? DEFAULTS.jobs, Math.floor(max / 2)));
   if (max < 2) throw new ImporterError('USAGE', `--max-connections must be at least 2, got ${max}`);
   const share = Math.floor(max / jobs);
-  const db = await openDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, logger });
-  logger.info(`database: ${db.display}`);
+  const db = await openDatabase({ url: opts.databaseUrl, chosenBy: opts.databaseChosenBy, connectTimeoutMs: opts.connectTimeoutMs, dataDir: opts.dataDir, logger });
+  logger.info(startupLine(db));
   const children = new Set<ChildProcess>();
   const onAbort = () => {
     for (const c of children) c.kill('SIGTERM');

@@ -123,8 +123,8 @@ export async function sniff(file: string, maxRows: number): Promise<Sniffed> {
     }
     // Widen boolean columns made only of 0/1 to integer: they are more likely counts or flags as numbers.
     let type = nonEmpty.length === 0 ? 'text' : CANDIDATES[idx]!;
-    // Leading zeros (zip codes, account numbers) would not survive a number type: keep text.
-    if (['integer', 'bigint', 'numeric'].includes(type) && nonEmpty.some((v) => /^[+-]?0\d/.test(v.trim()))) type = 'text';
+    // Leading zeros (zip codes, account numbers) and a leading + (phone numbers) would not survive a number type: keep text.
+    if (['integer', 'bigint', 'numeric'].includes(type) && nonEmpty.some((v) => /^\+|^-?0\d/.test(v.trim()))) type = 'text';
     if (type === 'boolean' && nonEmpty.every((v) => v === '0' || v === '1')) type = 'integer';
     return { name, source: h, type, required: data.length > 0 && nonEmpty.length === values.length };
   });

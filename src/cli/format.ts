@@ -80,7 +80,7 @@ const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
 
 /** `importer status`. */
 export function formatStatus(rows: readonly StatusRow[]): string {
-  const header = ['JOB TYPE', 'LAST RUN', 'RESULT', 'ROWS', 'REJECTS', 'SECONDS', 'NEXT FIRE'];
+  const header = ['JOB TYPE', 'LAST RUN (UTC)', 'RESULT', 'ROWS', 'REJECTS', 'SECONDS', 'NEXT FIRE (UTC)'];
   const cells = rows.map((r) => [
     r.name,
     r.last_run ? when(r.last_run.started_at) : 'never',
@@ -100,7 +100,9 @@ export function formatHistory(runs: readonly HistoryRun[]): string {
   for (const r of runs) {
     out += `${when(r.started_at)}  run ${r.run_id}  ${r.job_type}  ${r.status}  ${r.trigger}  ${fmtInt(r.rows_loaded)} rows, ${r.rows_rejected} rejected, ${r.seconds?.toFixed(1) ?? '-'}s${r.restarts ? `, ${r.restarts} restarts` : ''}${r.error ? `  ${r.error}` : ''}\n`;
     for (const f of r.files) {
-      out += `    ${f.status.padEnd(11)} ${shownPath(f.path)}  ${f.rows_loaded} rows, ${f.rows_rejected} rejected${f.error_code ? `  ${f.error_code}` : ''}\n`;
+      const why = f.reason ? `  (${f.reason})` : '';
+      const err = f.error_code ? `  ${f.error_code}${f.line ? ` at line ${f.line}` : ''}` : '';
+      out += `    ${f.status.padEnd(11)} ${shownPath(f.path)}  ${f.rows_loaded} rows, ${f.rows_rejected} rejected${f.resumed ? ', resumed' : ''}${why}${err}\n`;
     }
   }
   return out;
@@ -114,10 +116,20 @@ export function formatRejects(rows: readonly RejectRow[], limit: number | undefi
   for (const r of rows) byReason.set(r.code, (byReason.get(r.code) ?? 0) + 1);
   const lines = rows.map((r) => {
     const rec = r.record.replace(/\r?\n|\r/g, '\\n');
-    return `${r.job_type}  run ${r.run_id ?? '-'}  ${r.file}:${r.line}  ${r.column_name ?? '-'}  ${r.code}  ${r.message}\n    ${rec.length > 120 ? rec.slice(0, 117) + '...' : rec}`;
+    return `${r.job_type}  run ${r.run_id ?? '-'}  ${r.file}:${r.line}  ${r.column_name ?? '-'}  ${r.code}  ${r.message}${r.loaded ? '' : '  (file not loaded)'}\n    ${rec.length > 120 ? rec.slice(0, 117) + '...' : rec}`;
   });
   const summary = [...byReason].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ×${n}`).join(', ');
-  return `${lines.join('\n')}\n\n${rows.length} rejects${limit && rows.length === limit ? ` (first ${limit}; --limit for more)` : ''}: ${summary}\n`;
+  const notLoaded = rows.filter((r) => !r.loaded).length;
+  const note = notLoaded > 0 ? `\n${notLoaded} of them belong to a file that was not loaded (it failed, e.g. on errors.max_rejects, or is still loading)\n` : '';
+  return `${lines.join('\n')}\n\n${rows.length} rejects${limit && rows.length === limit ? ` (first ${limit}; --limit for more)` : ''}: ${summary}\n${note}`;
+}
+
+/**
+ * `importer sql` with one or several statements: one statement prints as before; several print each
+ * result in order, separated by a blank line (with --json, one JSON array per line).
+ */
+export function formatResults(results: readonly pg.QueryResult[], json: boolean | undefined): string {
+  return results.map((r) => formatRows(r, json)).join(json ? '' : '\n');
 }
 
 /** `importer sql`: rows fetched as arrays of PostgreSQL's own text. */

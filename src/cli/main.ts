@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { ImporterError, errorCode, errorMessage, exitCodeFor } from '../errors.js';
 import { installCrashCapture } from '../observability/crash.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerHistory } from './commands/history.js';
 import { registerJobTypes } from './commands/jobtypes.js';
 import { registerNew } from './commands/new.js';
@@ -21,6 +22,7 @@ import { registerSql } from './commands/sql.js';
 import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT } from './options.js';
+import { packageVersion } from './version.js';
 
 export { EXIT } from './options.js';
 
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
     .description('Load CSV files into PostgreSQL: one job type per definition file, back-pressured COPY pipelines, exactly-once.')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
+    .version(`importer ${packageVersion()} (Node.js ${process.version})`, '-V, --version', 'print the version')
     .exitOverride();
   // In this order in `importer --help`.
   registerRun(program);
@@ -43,6 +46,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerValidate(program);
   registerRejects(program);
+  registerDoctor(program);
   return program;
 }
 

@@ -5,9 +5,11 @@
  */
 import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
-import { openDatabase, type Database } from '../db/connection.js';
+import { openDatabase, startupLine, type Database } from '../db/connection.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/probe.js';
+import { chooseServer, type ServerChoice } from '../db/serverChoice.js';
 import { ImporterError } from '../errors.js';
-import { createLogger, type LogFormat } from '../observability/logger.js';
+import { createLogger, type LogFormat, type LogSink } from '../observability/logger.js';
 
 export { EXIT } from '../errors.js';
 
@@ -19,20 +21,30 @@ export interface CommonOptions {
   logFormat: LogFormat;
   quiet?: boolean;
   json?: boolean;
+  connectTimeout: number;
+  /** false with --no-color. */
+  color?: boolean;
 }
 
 export function addCommon(cmd: Command): Command {
   return cmd
     .option('--jobtypes <dir>', 'folder of job type definitions', process.env.IMPORTER_JOBTYPES ?? './jobtypes')
-    .option('--database-url <url>', 'PostgreSQL to load into (default: $DATABASE_URL, else the embedded server)')
+    .option('--database-url <url>', 'PostgreSQL to load into (default: $DATABASE_URL, else the PG* variables, else the embedded server)')
+    .option('--connect-timeout <seconds>', 'at start, how long a server that refuses or does not answer is tried (an unknown host, login or database fails at once)', positiveInt('--connect-timeout'), DEFAULT_CONNECT_TIMEOUT_MS / 1000)
     .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', process.env.IMPORTER_DATA_DIR ?? '.importer')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['json', 'pretty']).default('pretty'))
-    .option('-q, --quiet', 'only warnings and errors on stderr');
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('--no-color', 'no colours in the logs (also when $NO_COLOR is set, or stderr is not a terminal)');
 }
 
-export function loggerFor(o: CommonOptions): Logger {
-  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat });
+/** Colours only on a terminal, and never with --no-color or a non-empty NO_COLOR (https://no-color.org). */
+export function useColor(o: Pick<CommonOptions, 'color'>, env: Readonly<Record<string, string | undefined>> = process.env, tty = process.stderr.isTTY === true): boolean {
+  return o.color !== false && !env.NO_COLOR && tty;
+}
+
+export function loggerFor(o: CommonOptions, sink?: LogSink): Logger {
+  return createLogger({ level: o.quiet && o.logLevel === 'info' ? 'warn' : o.logLevel, format: o.logFormat, color: useColor(o), sink });
 }
 
 /** The logger of a command whose stdout is the answer (status, history, sql, rejects): info is not worth showing. */
@@ -40,8 +52,19 @@ export function quietLoggerFor(o: CommonOptions): Logger {
   return loggerFor({ ...o, logLevel: o.logLevel === 'info' ? 'warn' : o.logLevel });
 }
 
+/** The server by the libpq conventions (db/serverChoice.ts): --database-url, DATABASE_URL, PG* variables, embedded. */
+export function serverChoice(o: CommonOptions): ServerChoice {
+  return chooseServer(o.databaseUrl, process.env);
+}
+
 export function databaseUrl(o: CommonOptions): string | undefined {
-  return o.databaseUrl ?? (process.env.DATABASE_URL || undefined);
+  return serverChoice(o).url;
+}
+
+/** What openDatabase needs from the common options. */
+export function databaseOptions(o: CommonOptions, logger: Logger) {
+  const choice = serverChoice(o);
+  return { url: choice.url, chosenBy: choice.chosenBy, dataDir: o.dataDir, logger, connectTimeoutMs: o.connectTimeout * 1000 };
 }
 
 export function positiveInt(name: string) {
@@ -65,8 +88,8 @@ export const collect = (v: string, prev: string[] | undefined): string[] => [...
 
 /** Opens the database, runs `fn`, and always releases it (an embedded server is stopped). */
 export async function withDatabase<T>(o: CommonOptions, logger: Logger, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
-  logger.info(`database: ${db.display}`);
+  const db = await openDatabase(databaseOptions(o, logger));
+  logger.info(startupLine(db));
   try {
     return await fn(db);
   } finally {

@@ -5,6 +5,7 @@
 import type { URL } from 'node:url';
 import { run, runs } from '../db/read/runs.js';
 import { fileRejects } from '../db/read/rejects.js';
+import { schedulerHealth } from '../db/read/scheduler.js';
 import { status } from '../db/read/status.js';
 import type { Queryable } from '../db/read/queryable.js';
 import { loadJobTypes } from '../jobtypes/load.js';
@@ -30,6 +31,7 @@ async function jobtypes(db: Queryable, jobtypesDir: string, json: Json): Promise
 export async function api(db: Queryable, jobtypesDir: string, url: URL, json: Json): Promise<void> {
   const p = url.pathname;
   if (p === '/api/jobtypes') return jobtypes(db, jobtypesDir, json);
+  if (p === '/api/scheduler') return json(200, await schedulerHealth(db));
   if (p === '/api/runs') {
     const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
     return json(200, { runs: await runs(db, { jobType: url.searchParams.get('job_type') ?? undefined, limit }) });

@@ -30,6 +30,12 @@ function cookies(req: http.IncomingMessage): Record<string, string> {
   return out;
 }
 
+/** Only the Authorization header (what actions require), never the cookie. */
+export function bearerAuthorized(req: http.IncomingMessage, token: string): boolean {
+  const auth = req.headers.authorization;
+  return auth?.startsWith('Bearer ') === true && sameToken(auth.slice(7), token);
+}
+
 export function authorized(req: http.IncomingMessage, token: string | undefined): boolean {
   if (!token) return true;
   const auth = req.headers.authorization;

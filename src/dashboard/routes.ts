@@ -10,8 +10,9 @@
  */
 import type http from 'node:http';
 import type { Queryable } from '../db/read/queryable.js';
+import type { Actions } from './actions.js';
 import { api } from './api.js';
-import { authorized, login, refuse } from './auth.js';
+import { authorized, bearerAuthorized, login, refuse } from './auth.js';
 import type { DashboardMetrics } from './metrics.js';
 import { PAGE } from './page.js';
 import type { LiveUpdates } from './sse.js';
@@ -23,6 +24,7 @@ export interface RouteContext {
   readonly hostAllowed: (host: string | undefined) => boolean;
   readonly metrics: DashboardMetrics;
   readonly live: LiveUpdates;
+  readonly actions: Actions;
 }
 
 const PAGE_CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'";
@@ -44,12 +46,14 @@ export async function route(ctx: RouteContext, req: http.IncomingMessage, res: h
   }
   if (p === '/login' && req.method === 'POST') return login(req, res, ctx.token);
   if (req.method === 'OPTIONS' && p.startsWith('/api/') && ctx.token) {
-    res.writeHead(204, { ...cors, 'access-control-allow-headers': 'authorization', 'access-control-allow-methods': 'GET' });
+    res.writeHead(204, { ...cors, 'access-control-allow-headers': 'authorization', 'access-control-allow-methods': 'GET, POST' });
     res.end();
     return;
   }
+  const action = /^\/api\/jobtypes\/([^/]+)\/run$/.exec(p);
+  if (action && req.method === 'POST') return runNow(ctx, req, decodeURIComponent(action[1]!), json);
   if (req.method !== 'GET') {
-    res.writeHead(405, { allow: 'GET' });
+    res.writeHead(405, { allow: action ? 'POST' : 'GET' });
     res.end();
     return;
   }
@@ -64,4 +68,15 @@ export async function route(ctx: RouteContext, req: http.IncomingMessage, res: h
   } else if (p === '/api/events') {
     ctx.live.attach(req, res, cors);
   } else await api(ctx.db, ctx.jobtypesDir, url, json);
+}
+
+/**
+ * POST /api/jobtypes/NAME/run: only with a token configured, and only with `Authorization: Bearer`
+ * (the login cookie alone is refused: another site's form could send it, CSRF).
+ */
+async function runNow(ctx: RouteContext, req: http.IncomingMessage, name: string, json: (code: number, body: unknown) => void): Promise<void> {
+  if (!ctx.token) return json(403, { error: 'actions need a token: start the dashboard with IMPORTER_DASHBOARD_TOKEN' });
+  if (!bearerAuthorized(req, ctx.token)) return json(401, { error: 'actions need the header Authorization: Bearer <token> (the cookie alone is not enough)' });
+  const r = await ctx.actions.runNow(name);
+  json(r.code, r.body);
 }

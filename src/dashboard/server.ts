@@ -1,6 +1,6 @@
 /**
- * The dashboard: a read-only HTTP server with one page, a JSON API, server-sent events for live
- * progress, and Prometheus metrics. This module wires the parts: the read model's pool
+ * The dashboard: an HTTP server with one page, a JSON API, server-sent events for live progress,
+ * Prometheus metrics, and one action (run a job type now: actions.ts, POST with a bearer token). This module wires the parts: the read model's pool
  * (src/db/read/), routing (routes.ts: Host check, auth, CORS), live updates (listen.ts: LISTEN with
  * reconnect; sse.ts: throttled streams) and metrics (metrics.ts).
  */
@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { closePool } from '../db/closePool.js';
 import { migratePool } from '../db/migrate.js';
 import { openPool } from '../db/pool.js';
+import { createActions } from './actions.js';
 import { hostCheck } from './hosts.js';
 import { listenProgress } from './listen.js';
 import { createMetrics } from './metrics.js';
@@ -27,6 +28,8 @@ export interface DashboardOptions {
   readonly allowedHosts?: readonly string[];
   /** Least time between two live updates of one file. @default 250 */
   readonly throttleMs?: number;
+  /** Where runs started from the dashboard keep an embedded server's data (their --data-dir). @default '.importer' */
+  readonly dataDir?: string;
 }
 
 export interface Dashboard {
@@ -59,7 +62,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     metrics.observe(m);
     live.publish(m);
   });
-  const ctx = { db: pool, jobtypesDir: opts.jobtypesDir, token: opts.token, hostAllowed: hostCheck(opts.host, opts.allowedHosts ?? []), metrics, live };
+  const actions = createActions({ jobtypesDir: opts.jobtypesDir, databaseUrl: opts.databaseUrl, dataDir: opts.dataDir ?? '.importer', logger: log });
+  const ctx = { db: pool, jobtypesDir: opts.jobtypesDir, token: opts.token, hostAllowed: hostCheck(opts.host, opts.allowedHosts ?? []), metrics, live, actions };
   const server = http.createServer((req, res) => {
     route(ctx, req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'dashboard request failed');
@@ -80,6 +84,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     url,
     async stop() {
       live.stop();
+      await actions.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await listener.stop();

@@ -54,10 +54,13 @@ export async function stagingMatches(c: pg.ClientBase, fileId: number, checkpoin
   return staged === undefined ? checkpointedRows === 0 : staged === checkpointedRows;
 }
 
-/** Forgets a file's progress (checkpoints, rejects, staging), so that it loads from the start. */
+/**
+ * Forgets a file's progress (checkpoints, staging), so that it loads from the start. Its rejects are
+ * kept, marked superseded: they say why an earlier attempt failed (migration 5).
+ */
 export async function resetFileProgress(c: pg.ClientBase, fileId: number): Promise<void> {
   await c.query('DELETE FROM importer.checkpoints WHERE file_id = $1', [fileId]);
-  await c.query('DELETE FROM importer.rejects WHERE file_id = $1', [fileId]);
+  await c.query('UPDATE importer.rejects SET superseded_at = now() WHERE file_id = $1 AND superseded_at IS NULL', [fileId]);
   await dropStaging(c, fileId);
   await c.query(
     `UPDATE importer.files SET rows_total = 0, rows_loaded = 0, rows_rejected = 0, rows_inserted = 0, rows_updated = 0,

@@ -141,6 +141,7 @@ export async function startEmbedded(dataDir: string, logger: Logger, opts: { por
   });
   try {
     if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      warnIfParentHasOne(root, logger);
       await rm(pgDir, { recursive: true, force: true });
       logger.info({ dir: pgDir }, 'initialising the embedded PostgreSQL (first run)');
       await server.initialise();
@@ -175,6 +176,29 @@ export async function startEmbedded(dataDir: string, logger: Logger, opts: { por
       await rm(ownerFile, { force: true });
     },
   };
+}
+
+function warnIfParentHasOne(root: string, logger: Logger): void {
+  const parent = parentDatabase(root);
+  if (!parent) return;
+  logger.warn(
+    { dir: root, existing: parent },
+    `creating a NEW embedded database in ${root}, but ${parent} already has one: run from ${path.dirname(parent)} or pass --data-dir ${parent} (IMPORTER_DATA_DIR) to use it`,
+  );
+}
+
+/**
+ * An embedded database of the same folder name in a parent folder (`../.importer` when `.importer`
+ * is new): the sign of a command run from the wrong folder, which would otherwise silently start
+ * a second, empty database.
+ */
+export function parentDatabase(root: string): string | undefined {
+  const name = path.basename(root);
+  for (let dir = path.dirname(path.dirname(root)); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (existsSync(path.join(candidate, 'pg', 'PG_VERSION'))) return candidate;
+    if (dir === path.dirname(dir)) return undefined;
+  }
 }
 
 /**

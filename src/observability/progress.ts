@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { MetricsSnapshot } from './metrics.js';
 import type { SourceFile } from '../source/discover.js';
 import type { FileReport } from './report.js';
+import type { LogSink } from './logger.js';
 
 export interface ProgressHooks {
   onFileStart(jobType: string, file: SourceFile): void;
@@ -42,12 +43,15 @@ function figures(a: Active) {
 
 const key = (jobType: string, file: string) => `${jobType}\0${file}`;
 
-export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?: number }): ProgressHooks {
-  return opts.tty ? barProgress() : lineProgress(opts.logger, opts.intervalMs ?? 5000);
+export function createProgress(opts: { logger: Logger; tty: boolean; intervalMs?: number; sink?: LogSink | undefined }): ProgressHooks {
+  return opts.tty ? barProgress(opts.sink) : lineProgress(opts.logger, opts.intervalMs ?? 5000);
 }
 
-/** On a terminal: a live bar per file. cli-progress is loaded only here: cron and CI runs do without it. */
-function barProgress(): ProgressHooks {
+/**
+ * On a terminal: a live bar per file. cli-progress is loaded only here: cron and CI runs do without
+ * it. Log lines go through the bars (MultiBar.log: clear, write the line, redraw) while they show.
+ */
+function barProgress(sink: LogSink | undefined): ProgressHooks {
   const active = new Map<string, Active>();
   const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
   const multi = new bars.MultiBar(
@@ -63,6 +67,7 @@ function barProgress(): ProgressHooks {
     },
     bars.Presets.shades_classic,
   );
+  sink?.divert((line) => multi.log(line.endsWith('\n') ? line : `${line}\n`));
   const payload = (a: Active) => {
     const f = figures(a);
     return {
@@ -97,6 +102,7 @@ function barProgress(): ProgressHooks {
     },
     stop() {
       multi.stop();
+      sink?.divert(undefined);
     },
   };
 }

@@ -36,7 +36,7 @@ export class Batcher {
     /** Index of the first record the chunks hold (a resumed file that starts past its committed part). */
     firstRecord: number,
     /** Told of each reject as it is batched (threshold counting); may throw to stop the file. */
-    private readonly onReject: (r: RejectInfo) => void,
+    private readonly onReject: (r: RejectInfo, encoded: Uint8Array) => void,
     private readonly metrics: PipelineMetrics,
   ) {
     this.skip = [...committed].sort((a, b) => a.first - b.first);
@@ -109,7 +109,11 @@ export class Batcher {
       this.metrics.cast.out += rows;
       this.metrics.batcher.in += j - i;
       const firstReject = nextReject;
-      while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) this.onReject(chunk.rejectInfo[nextReject++]!);
+      while (nextReject < chunk.rejectRecords.length && chunk.rejectRecords[nextReject]! < j) {
+        const start = nextReject === 0 ? 0 : chunk.rejectEnds[nextReject - 1]!;
+        this.onReject(chunk.rejectInfo[nextReject]!, chunk.rejectData.subarray(start, chunk.rejectEnds[nextReject]!));
+        nextReject++;
+      }
       if (nextReject > firstReject) {
         const from = firstReject === 0 ? 0 : chunk.rejectEnds[firstReject - 1]!;
         this.rejectParts.push(chunk.rejectData.subarray(from, chunk.rejectEnds[nextReject - 1]!));

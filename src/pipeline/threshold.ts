@@ -4,6 +4,7 @@
  * `importer validate` reports whether a file would fail.
  */
 import type { RejectInfo } from '../db/batch.js';
+import { decodeRejects } from '../db/copyText.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
@@ -25,6 +26,9 @@ export function thresholdMessage(jt: JobType, file: string, rejected: number, to
   return `${file}: ${rejected} rejected rows${of} exceed errors.max_rejects ${jt.maxRejects.text}; nothing from this file was loaded. Top reasons: ${top || 'none'}`;
 }
 
+/** At most this many of a failed attempt's rejects are kept in the quarantine. */
+const KEPT_REJECTS = 1000;
+
 /**
  * Counts a file's rejects (stage metrics, rejects by reason) and, when `stop` is set, stops the
  * file at the first one past a count threshold, counting the rejects of committed ranges (a
@@ -34,14 +38,20 @@ export function rejectCounter(
   jt: JobType,
   file: string,
   opts: { readonly previous: number; readonly metrics: PipelineMetrics; readonly byCode: Record<string, number>; readonly stop: boolean },
-): (r: RejectInfo) => void {
+): (r: RejectInfo, encoded: Uint8Array) => void {
   let total = opts.previous;
-  return (r) => {
+  // This attempt's rejects (bounded), carried by the error so that the quarantine keeps why the
+  // file failed: the batch holding them is never committed.
+  // Copies of their COPY lines (a few hundred bytes each), not views that would pin whole chunks.
+  const seen: Buffer[] = [];
+  return (r, encoded) => {
     total++;
     opts.metrics.cast.rejected++;
     opts.byCode[r.code] = (opts.byCode[r.code] ?? 0) + 1;
+    if (seen.length < KEPT_REJECTS) seen.push(Buffer.from(encoded));
     if (opts.stop && jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
-      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line });
+      if (seen.length === KEPT_REJECTS) seen[seen.length - 1] = Buffer.from(encoded);
+      throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line, rejects: decodeRejects(seen) });
     }
   };
 }

@@ -25,6 +25,7 @@ import { startConsumers } from './consumer.js';
 import { failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
+import { keepThresholdRejects } from './keptRejects.js';
 import { produce } from './producer.js';
 import { skipChanged, type FileReport } from '../observability/report.js';
 
@@ -115,8 +116,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     }));
     buffer.close();
   } catch (err) {
-    produceError = err;
-    buffer.fail(err);
+    buffer.fail((produceError = err));
   }
   const consumeError = await consumers;
   metrics.buffer = { capacity: buffer.capacity, size: buffer.size, highWater: buffer.highWater, producerWaitMs: buffer.putWaitMs, consumerWaitMs: buffer.takeWaitMs };
@@ -124,6 +124,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
 
   const error = consumeError ?? produceError;
   if (error !== undefined) {
+    await keepThresholdRejects(finish, error);
     report.rows_rejected = metrics.cast.rejected + previousRejects;
     failReport(report, error, errorCode(error) === 'INTERRUPTED' || (input.signal.aborted && error === consumeError));
     await recordUnloaded(finish, report, records);

@@ -4,6 +4,7 @@
  * policy. Used by the scheduler for every fire, and by `importer run --isolate`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -11,7 +12,16 @@ import { EXIT, isSignalExitCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { restartPolicy } from './restartPolicy.js';
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'importer.js');
+/** bin/importer.js of this package, found upwards (from dist/src/supervisor when built, src/supervisor under a test runner). */
+function findBin(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'bin', 'importer.js');
+    if (existsSync(bin)) return bin;
+    if (dir === path.dirname(dir)) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'importer.js');
+  }
+}
+
+export const BIN = findBin();
 
 export interface ChildOptions {
   readonly jobtypesDir: string;

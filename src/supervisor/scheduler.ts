@@ -13,7 +13,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import os from 'node:os';
-import cron, { type ScheduledTask } from 'node-cron';
 import PQueue from 'p-queue';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -21,11 +20,14 @@ import { closePool } from '../db/closePool.js';
 import { migratePool } from '../db/migrate.js';
 import { openPool } from '../db/pool.js';
 import { claimFire, claimMissedFire, finishFire, recordUnrunFire } from '../db/scheduleFires.js';
+import { beat, stopBeating } from '../db/schedulerLiveness.js';
 import { ImporterError } from '../errors.js';
 import { formatProblem, loadJobTypes } from '../jobtypes/load.js';
 import type { JobType } from '../jobtypes/normalize.js';
-import { lastMissedFire } from '../util/cron.js';
+import { DEFAULT_TIMEZONE, lastMissedFire } from '../util/cron.js';
 import { runSupervisedChild, type ChildOutcome } from './child.js';
+import { startCronTimer, type CronTimer } from './cronTimer.js';
+import { HEARTBEAT_MS, recoverOpenFires } from './recovery.js';
 
 export interface SchedulerOptions {
   readonly jobtypesDir: string;
@@ -45,7 +47,7 @@ export interface SchedulerOptions {
 interface Entry {
   readonly jt: JobType;
   readonly key: string;
-  readonly task: ScheduledTask | undefined;
+  readonly task: CronTimer | undefined;
 }
 
 export class Scheduler {
@@ -58,6 +60,7 @@ export class Scheduler {
   private readonly instance = `${os.hostname()}:${process.pid}`;
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -76,7 +79,11 @@ export class Scheduler {
 
   async start(): Promise<void> {
     await migratePool(this.pool);
+    await beat(this.pool, { daemonId: this.instance, hostname: os.hostname(), pid: process.pid });
     await this.reload(true);
+    await this.recover();
+    this.heartbeat = setInterval(() => void this.beatAndRecover(), HEARTBEAT_MS);
+    this.heartbeat.unref();
     this.watcher = watch(this.opts.jobtypesDir, () => {
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => void this.reload(false), 250);
@@ -111,7 +118,7 @@ export class Scheduler {
       const key = JSON.stringify(jt);
       const current = this.entries.get(jt.name);
       if (current?.key === key) continue;
-      if (current?.task) await current.task.destroy();
+      current?.task?.stop();
       const task = jt.enabled && jt.schedule ? this.schedule(jt) : undefined;
       this.entries.set(jt.name, { jt, key, task });
       if (!initial) log.info({ jobType: jt.name, schedule: jt.schedule ?? null }, current ? 'definition changed: rescheduled' : 'definition added');
@@ -121,19 +128,50 @@ export class Scheduler {
     const invalidNames = new Set(loaded.invalid.map((d) => d.name));
     for (const [name, e] of this.entries) {
       if (seen.has(name) || invalidNames.has(name)) continue;
-      if (e.task) await e.task.destroy();
+      e.task?.stop();
       this.entries.delete(name);
       log.info({ jobType: name }, 'definition removed: unscheduled');
     }
   }
 
-  private schedule(jt: JobType): ScheduledTask {
-    const task = cron.createTask(jt.schedule!, (ctx) => this.fire(jt, ctx.date, 'scheduled'), {
-      name: jt.name,
-      ...(jt.timezone ? { timezone: jt.timezone } : {}),
+  /** Redoes the fires a dead daemon left open (supervisor/recovery.ts). */
+  private async recover(): Promise<void> {
+    await recoverOpenFires({
+      db: this.pool,
+      daemonId: this.instance,
+      hostname: os.hostname(),
+      logger: this.opts.logger,
+      jobType: (name) => this.entries.get(name)?.jt,
+      redo: (jt, fireAt) => void this.fire(jt, fireAt, 'recovered', true),
     });
-    void task.start();
-    return task;
+  }
+
+  private async beatAndRecover(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await beat(this.pool, { daemonId: this.instance, hostname: os.hostname(), pid: process.pid });
+      await this.recover();
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'scheduler heartbeat failed; retrying at the next beat');
+    }
+  }
+
+  /** The live timer of one job type (supervisor/cronTimer.ts), in its timezone (UTC when none is given). */
+  private schedule(jt: JobType): CronTimer {
+    const zone = jt.timezone ?? DEFAULT_TIMEZONE;
+    const timer = startCronTimer(jt.schedule!, zone, (at) => void this.fire(jt, at, 'scheduled'));
+    const next = timer.next();
+    this.opts.logger.info(
+      { jobType: jt.name, schedule: jt.schedule, timezone: zone, nextFire: next?.toISOString() ?? null, nextFireLocal: next ? localTime(next, zone) : null },
+      next ? `${jt.name}: next fire ${next.toISOString()} (${localTime(next, zone)} ${zone})` : `${jt.name}: the schedule never fires again`,
+    );
+    if (!jt.timezone && machineZone() !== 'UTC') {
+      this.opts.logger.warn(
+        { jobType: jt.name, machineZone: machineZone() },
+        `${jt.name}: schedule "${jt.schedule}" has no timezone, so it is read in UTC, not in this machine's zone (${machineZone()}); add "timezone: ${machineZone()}" to keep local times`,
+      );
+    }
+    return timer;
   }
 
   /**
@@ -219,14 +257,16 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reloadTimer);
+    clearInterval(this.heartbeat);
     this.watcher?.close();
-    for (const e of this.entries.values()) if (e.task) await e.task.destroy();
+    for (const e of this.entries.values()) e.task?.stop();
     this.queue.clear();
     for (const c of this.children) c.kill('SIGTERM');
     const until = Date.now() + this.opts.shutdownTimeoutMs;
     while (this.children.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (const c of this.children) c.kill('SIGKILL');
     while (this.active.size > 0 && Date.now() < until + 5000) await new Promise((r) => setTimeout(r, 50));
+    await stopBeating(this.pool, this.instance).catch(() => undefined);
     await closePool(this.pool);
   }
 
@@ -234,4 +274,15 @@ export class Scheduler {
   kill(): void {
     for (const c of this.children) c.kill('SIGKILL');
   }
+}
+
+/** `2026-03-08 03:00:00` in `zone`. */
+function localTime(t: Date, zone: string): string {
+  return t.toLocaleString('sv-SE', { timeZone: zone });
+}
+
+/** The machine's zone (TZ, else the system's); UTC and its aliases read as UTC. */
+function machineZone(): string {
+  const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return ['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu'].includes(z) ? 'UTC' : z;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConnectionBudget } from '../db/budget.js';
 import type { Ledger } from '../db/ledger.js';
 import { withRetry } from '../db/retry.js';
+import { recordRunFile } from '../db/runFiles.js';
 import { ensureTarget } from '../db/target.js';
 import { errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
@@ -53,6 +54,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
   await withRetry(`${jt.name}: prepare table`, () => ctx.budget.withClient((c) => ensureTarget(c, jt)), ctx.settings.retry, log);
   const sources = await discoverFiles(jt.source.dir, jt.source.pattern);
   const staged: StagedReport[] = [];
+  const fileIds = new Map<FileReport, number>();
   if (sources.length === 0) log.warn({ dir: jt.source.dir, pattern: jt.source.pattern }, 'no file matches source.pattern in source.path');
   for (const file of sources) {
     if (ctx.signal.aborted) break;
@@ -61,6 +63,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
     files.push(report);
     ctx.onFileStart?.(jt.name, file);
     let waitsForSwap = false;
+    let fileId: number | undefined;
     try {
       const age = (Date.now() - file.mtimeMs) / 1000;
       if (age < jt.source.settleSeconds) {
@@ -77,6 +80,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
         continue;
       }
       const claim = await withRetry(`${file.path}: claim`, () => ctx.ledger.claimFile(jt.name, file, claimed.sha256, ctx.runId, ctx.force), ctx.settings.retry, log);
+      fileId = claim.fileId;
       if (claim.kind === 'skip') {
         report.reason = claim.loadedAs && claim.loadedAs !== file.path ? `${claim.reason} as ${claim.loadedAs}` : claim.reason;
         log.info({ file: file.path, reason: report.reason }, 'file skipped');
@@ -100,6 +104,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
         onProgress: ctx.onFileProgress ? (m) => ctx.onFileProgress!(jt.name, file, m.snapshot()) : undefined,
       });
       if (s) {
+        fileIds.set(s.report, claim.fileId);
         staged.push(s);
         waitsForSwap = true;
       }
@@ -110,12 +115,38 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
     } finally {
       report.seconds = (performance.now() - started) / 1000;
       report.rows_per_second = report.seconds > 0 ? Math.round((report.rows_loaded + report.rows_rejected) / report.seconds) : 0;
-      if (!waitsForSwap) ctx.onFileEnd?.(jt.name, report);
+      if (!waitsForSwap) await endFile(ctx, jt.name, report, fileId);
     }
   }
   if (staged.length > 0) {
     // Replace mode: one fresh table from this run's files, swapped in for the target at once.
     await replaceTables({ jobType: jt, budget: ctx.budget, ledger: ctx.ledger, retry: ctx.settings.retry, logger: log, runId: ctx.runId }, staged);
-    for (const s of staged) ctx.onFileEnd?.(jt.name, s.report);
+    for (const s of staged) await endFile(ctx, jt.name, s.report, fileIds.get(s.report));
   }
+}
+
+/** A file's end: its outcome in this run's history (db/runFiles.ts; a failure to record it fails nothing), then onFileEnd. */
+async function endFile(ctx: WorkerContext, jobType: string, r: FileReport, fileId: number | undefined): Promise<void> {
+  await ctx.budget
+    .withClient((c) =>
+      recordRunFile(c, {
+        runId: ctx.runId,
+        jobType,
+        fileId,
+        path: r.path,
+        sha256: r.sha256,
+        bytes: r.bytes,
+        status: r.status,
+        reason: r.reason,
+        resumed: r.resumed,
+        rowsLoaded: r.rows_loaded,
+        rowsRejected: r.rows_rejected,
+        errorCode: r.error?.code,
+        error: r.error?.message,
+        line: r.error?.line,
+        seconds: r.seconds,
+      }),
+    )
+    .catch((err: unknown) => ctx.logger.warn({ file: r.path, err: errorMessage(err) }, 'could not record the file in the run history'));
+  ctx.onFileEnd?.(jobType, r);
 }

@@ -19,7 +19,7 @@ import ts from 'typescript';
 export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['dashboard'],
-  ['importer', 'validate', 'scaffold'],
+  ['importer', 'validate', 'scaffold', 'doctor'],
   ['supervisor'],
   ['pipeline'],
   ['observability'],

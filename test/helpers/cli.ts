@@ -16,7 +16,10 @@ export interface CliResult {
 }
 
 export function startCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+  // Only a test's own env chooses a server by the libpq variables, never the machine's.
+  const inherited: Record<string, string | undefined> = { ...process.env };
+  for (const v of ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGSERVICE']) delete inherited[v];
+  const env: Record<string, string | undefined> = { ...inherited, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

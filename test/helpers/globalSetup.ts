@@ -11,6 +11,9 @@ import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
 import { maskUrl } from '../../src/db/connection.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
+/** Unset for the embedded suite (also by .ci/run and helpers/cli.ts). */
+export const LIBPQ_VARIABLES = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'PGPASSFILE', 'PGSSLMODE', 'PGSERVICE', 'PGSERVICEFILE'] as const;
+
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
@@ -24,6 +27,9 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
+    // The embedded suite: the machine's libpq variables would choose (PGHOST, PGPORT, ...) or
+    // change (PGPASSWORD, PGSSLMODE, ...) the server of every CLI the tests start.
+    for (const v of LIBPQ_VARIABLES) delete process.env[v];
     dir = path.join(os.tmpdir(), `importer-test-pg-${process.pid}`);
     await mkdir(dir, { recursive: true, mode: 0o755 });
     server = await startEmbedded(dir, silentLogger());

@@ -1,7 +1,7 @@
 /** Without DATABASE_URL the CLI starts its own embedded PostgreSQL, and stops it on exit. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
@@ -41,4 +41,19 @@ describe('embedded PostgreSQL by default', () => {
     expect(new Set(statuses)).toEqual(new Set(['skipped']));
     expect(postgresRunningOn(dataDir)).toBe(false);
   });
+
+  it('warns before creating a new embedded database in a folder whose parent has one (run from the wrong folder)', async () => {
+    // dataDir (from the test above, <tmp>/<name>) has a database; <tmp>/<new>/<name> is one folder down.
+    const below = await tempDir('importer-below-');
+    await chmod(below, 0o755); // as root, the server runs as postgres and must enter it
+    const root = path.join(below, path.basename(dataDir));
+    try {
+      const r = await runCli(['status', '--jobtypes', path.join(ROOT, 'jobtypes'), '--data-dir', root], { env: { DATABASE_URL: undefined } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`creating a NEW embedded database in ${root}, but ${dataDir} already has one`);
+    } finally {
+      await rm(below, { recursive: true, force: true });
+    }
+  });
 });
+

@@ -110,7 +110,7 @@ describe('dashboard Host check (DNS rebinding)', () => {
     }
   });
 
-  it('serve takes --allow-host (repeatable) and IMPORTER_DASHBOARD_ALLOWED_HOSTS, and still exits 0 on SIGTERM', async () => {
+  it('serve takes --allow-host (repeatable) and IMPORTER_DASHBOARD_ALLOWED_HOSTS, and exits 143 on SIGTERM like run and schedule', async () => {
     const port = await freePort();
     const cli = startCli(['serve', '--port', String(port), '--jobtypes', dir, '--data-dir', await tempDir(), '--allow-host', 'one.example', '--allow-host', 'two.example:8080'], {
       env: { DATABASE_URL: db.url, IMPORTER_DASHBOARD_ALLOWED_HOSTS: 'three.example, four.example', IMPORTER_DASHBOARD_TOKEN: undefined },
@@ -125,7 +125,7 @@ describe('dashboard Host check (DNS rebinding)', () => {
       cli.child.kill('SIGTERM');
     }
     const done = await cli.done;
-    expect(done.code, done.stderr).toBe(0);
+    expect(done.code, done.stderr).toBe(143);
   });
 });
 

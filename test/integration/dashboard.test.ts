@@ -83,12 +83,53 @@ describe('dashboard API', () => {
 
   it('exposes Prometheus metrics prefixed importer_', async () => {
     const text = await (await get('/metrics')).text();
-    expect(text).toMatch(/importer_rows_loaded_total\{job_type="xss"\} 1/);
-    expect(text).toMatch(/importer_rows_rejected_total\{job_type="xss"\} 1/);
+    // The ledger's sums are gauges without _total; _total names counters that only go up.
+    expect(text).toMatch(/# TYPE importer_rows_loaded gauge\n(.*\n)*importer_rows_loaded\{job_type="xss"\} 1/);
+    expect(text).toMatch(/importer_rows_rejected\{job_type="xss"\} 1/);
+    expect(text).toContain('# TYPE importer_rows_loaded_total counter');
+    expect(text).toContain('# TYPE importer_rows_rejected_total counter');
+    expect(text).toContain('# TYPE importer_files_total counter');
+    // (prom-client's own importer_process_nodejs_active_*_total are gauges; ours never are.)
+    expect(text).not.toMatch(/# TYPE importer_(?!process_)\w+_total gauge/);
     expect(text).toContain('# TYPE importer_file_duration_seconds histogram');
     expect(text).toContain('importer_buffer_depth');
     expect(text).toContain('importer_connections_in_use');
     expect(text).not.toMatch(/^(?!#)(?!importer_)\w+/m);
+  });
+});
+
+describe('dashboard actions and the scheduler heartbeat', () => {
+  it('runs a job type on a POST with Authorization: Bearer (not with the cookie alone), recorded as trigger dashboard', async () => {
+    const url = new URL('/api/jobtypes/xss/run', dashboard.url);
+    expect((await fetch(url, { method: 'POST', headers: { cookie: `importer_token=${TOKEN}` } })).status).toBe(401);
+    expect((await fetch(url, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(new URL('/api/jobtypes/nosuch/run', dashboard.url), { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(r.status).toBe(202);
+    expect(await r.json()).toMatchObject({ job_type: 'xss', trigger: 'dashboard' });
+    const until = Date.now() + 60_000;
+    let rows: Array<{ status: string }> = [];
+    while (Date.now() < until) {
+      rows = await db.query<{ status: string }>(`SELECT status FROM importer.job_runs WHERE job_type = 'xss' AND trigger = 'dashboard'`);
+      if (rows.length > 0 && rows.every((x) => x.status !== 'running')) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(rows).toEqual([{ status: 'succeeded' }]);
+    await db.query(`DELETE FROM importer.runs WHERE id IN (SELECT run_id FROM importer.job_runs WHERE trigger = 'dashboard')`);
+  });
+
+  it('refuses actions when no token is configured', async () => {
+    const open = await startDashboard({ host: '127.0.0.1', port: 0, databaseUrl: db.url, jobtypesDir: dir, token: undefined, logger: silentLogger() });
+    try {
+      expect((await fetch(new URL('/api/jobtypes/xss/run', open.url), { method: 'POST' })).status).toBe(403);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  it('/api/scheduler says whether a daemon beats', async () => {
+    const h = await (await get('/api/scheduler')).json();
+    expect(h).toMatchObject({ alive: false, daemons: [] });
   });
 });
 
@@ -110,6 +151,25 @@ describe('dashboard in a real browser', () => {
       await page.click('button[type=submit]');
       await page.waitForSelector('#jobtypes tr');
       await page.waitForFunction(() => (globalThis as any).document.getElementById('conn')?.textContent === 'live');
+      // The morning after: last run and next fire with their zone, history open on the latest run,
+      // a chart with axes, units and its time range, the scheduler's heartbeat.
+      await page.waitForSelector('#run-title');
+      expect(await page.locator('tr[data-jobtype=xss] td.last-run').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+      expect(await page.locator('tr[data-jobtype=xss] td.next-fire').textContent()).toMatch(/03:00:00 UTC$/);
+      expect(await page.inputValue('#jt-select')).toBe('xss');
+      expect(await page.locator('#run-title').textContent()).toMatch(/^Run \d+ \(succeeded\), started .* UTC$/);
+      expect(await page.locator('#history-chart .y-unit').allTextContents()).toEqual(['rows', 'duration']);
+      expect(await page.locator('#history-chart .x-unit').textContent()).toContain('run start (UTC)');
+      expect(await page.locator('#chart-range').textContent()).toMatch(/^last 1 runs, .* – .* UTC$/);
+      await page.waitForSelector('#heartbeat.dead');
+      await db.query(`INSERT INTO importer.scheduler_heartbeats (daemon_id, hostname, pid) VALUES ('h:1', 'h', 1)`);
+      await page.evaluate(() => (globalThis as any).loadHeartbeat());
+      await page.waitForSelector('#heartbeat.alive');
+      expect(await page.locator('#heartbeat').textContent()).toMatch(/^scheduler up since .* UTC, last beat \d+ s ago/);
+      await db.query(`UPDATE importer.scheduler_heartbeats SET beat_at = now() - interval '2 minutes'`);
+      await page.evaluate(() => (globalThis as any).loadHeartbeat());
+      await page.waitForSelector('#heartbeat.dead');
+      expect(await page.locator('#heartbeat').textContent()).toMatch(/^scheduler DOWN: last beat/);
       // Start an import now, and watch its figures change on the page.
       const importRun = startCli(['run', 'big', '--jobtypes', dir, '--data-dir', dataDir, '--consumers', '1'], { env: { DATABASE_URL: db.url } });
       const rowsSeen = new Set<string>();
@@ -135,6 +195,17 @@ describe('dashboard in a real browser', () => {
       await page.waitForSelector('.reject-group pre');
       expect(await page.locator('.reject-group pre').first().textContent()).toBe('not-a-number,<script>window.__xss = 1</script>');
       expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      // Run now: a POST with the bearer token the operator types, recorded as trigger dashboard.
+      page.on('dialog', (d) => void d.accept(TOKEN));
+      await page.locator('tr[data-jobtype=xss] button.run').click();
+      await page.waitForFunction(() => /started xss/.test((globalThis as any).document.getElementById('action')?.textContent ?? ''));
+      const until2 = Date.now() + 60_000;
+      let triggered: unknown[] = [];
+      while (Date.now() < until2 && triggered.length === 0) {
+        triggered = await db.query(`SELECT status FROM importer.job_runs WHERE job_type = 'xss' AND trigger = 'dashboard' AND status <> 'running'`);
+        await page.waitForTimeout(200);
+      }
+      expect(triggered).toEqual([{ status: 'succeeded' }]);
       await mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true });
       await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
     } finally {

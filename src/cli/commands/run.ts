@@ -1,10 +1,11 @@
 /** `importer run [JOBTYPE...]`: load once, print the summary (or --json), exit by the outcome. */
 import { Option, type Command } from 'commander';
 import { run, DEFAULTS, type RunReport } from '../../importer.js';
+import { stderrSink } from '../../observability/logger.js';
 import { createProgress } from '../../observability/progress.js';
 import { runIsolated } from '../../importer.js';
 import { formatSummary } from '../format.js';
-import { addCommon, EXIT, databaseUrl, loggerFor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
+import { addCommon, EXIT, serverChoice, loggerFor, useColor, nonNegativeInt, positiveInt, type CommonOptions } from '../options.js';
 import { shutdownSignal, signalExitCode } from '../signals.js';
 
 interface RunOptions extends CommonOptions {
@@ -34,16 +35,22 @@ function runExitCode(report: RunReport, sig: NodeJS.Signals | undefined): number
 }
 
 async function action(names: string[], o: RunOptions): Promise<void> {
-  const logger = loggerFor(o);
+  const tty = process.stderr.isTTY === true && !process.env.IMPORTER_CHILD;
+  // On a terminal, log lines go through the progress bars (not through them: no stale bar lines).
+  const sink = tty ? stderrSink() : undefined;
+  const logger = loggerFor(o, sink);
+  const choice = serverChoice(o);
   const shutdown = shutdownSignal(logger, o.shutdownTimeout * 1000);
-  const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty: process.stderr.isTTY === true && !process.env.IMPORTER_CHILD, intervalMs: o.progressInterval * 1000 });
+  const progress = o.quiet || o.logLevel === 'silent' ? undefined : createProgress({ logger, tty, intervalMs: o.progressInterval * 1000, sink });
   try {
-    const childArgs = ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(o.parseThreads !== undefined ? ['--parse-threads', String(o.parseThreads)] : [])];
+    const childArgs = ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(useColor(o) ? [] : ['--no-color']), ...(o.parseThreads !== undefined ? ['--parse-threads', String(o.parseThreads)] : [])];
     const runner = o.isolate ? (x: Parameters<typeof run>[0]) => runIsolated({ ...x, childArgs }) : run;
     const report = await runner({
       jobtypesDir: o.jobtypes,
       only: names,
-      databaseUrl: databaseUrl(o),
+      databaseUrl: choice.url,
+      databaseChosenBy: choice.chosenBy,
+      connectTimeoutMs: o.connectTimeout * 1000,
       dataDir: o.dataDir,
       maxConnections: o.maxConnections,
       jobs: o.jobs,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Dashboard } from '../../dashboard/server.js';
 import { Scheduler } from '../../supervisor/scheduler.js';
-import { addCommon, ALLOW_HOST_HELP, collect, dashboardAccess, EXIT, loggerFor, positiveInt, withDatabase, type CommonOptions } from '../options.js';
+import { addCommon, ALLOW_HOST_HELP, collect, dashboardAccess, EXIT, loggerFor, positiveInt, useColor, withDatabase, type CommonOptions } from '../options.js';
 import { shutdownSignal, signalExitCode } from '../signals.js';
 
 interface ScheduleOptions extends CommonOptions {
@@ -29,7 +29,7 @@ async function action(o: ScheduleOptions): Promise<void> {
     let dashboard: Dashboard | undefined;
     if (o.dashboard) {
       const { startDashboard } = await import('../../dashboard/server.js');
-      dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), ...dashboardAccess(o.allowHost), logger });
+      dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), dataDir: o.dataDir, ...dashboardAccess(o.allowHost), logger });
     }
     const scheduler = new Scheduler({
       jobtypesDir: path.resolve(o.jobtypes),
@@ -40,7 +40,7 @@ async function action(o: ScheduleOptions): Promise<void> {
       runNow: o.runNow ?? false,
       shutdownTimeoutMs: o.shutdownTimeout * 1000,
       dataDir: o.dataDir,
-      childArgs: ['--log-level', o.logLevel, '--log-format', o.logFormat],
+      childArgs: ['--log-level', o.logLevel, '--log-format', o.logFormat, ...(useColor(o) ? [] : ['--no-color'])],
     });
     const shutdown = shutdownSignal(logger, (o.shutdownTimeout + 10) * 1000, () => scheduler.kill());
     try {

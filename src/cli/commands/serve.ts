@@ -1,8 +1,8 @@
-/** `importer serve`: the dashboard until SIGINT/SIGTERM, then exit 0 (a stopped server is a success). */
+/** `importer serve`: the dashboard until SIGINT/SIGTERM, then exit 130/143 like `run` and `schedule`. */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { addCommon, ALLOW_HOST_HELP, collect, dashboardAccess, EXIT, loggerFor, positiveInt, withDatabase, type CommonOptions } from '../options.js';
-import { shutdownSignal } from '../signals.js';
+import { shutdownSignal, signalExitCode } from '../signals.js';
 
 const EXAMPLES = `
 Examples:
@@ -16,13 +16,14 @@ async function action(o: CommonOptions & { host: string; port: number; allowHost
   await withDatabase(o, logger, async (database) => {
     // Loaded on demand: the dashboard (and prom-client) costs memory that `run` does not need.
     const { startDashboard } = await import('../../dashboard/server.js');
-    const dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), ...dashboardAccess(o.allowHost), logger });
+    const dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), dataDir: o.dataDir, ...dashboardAccess(o.allowHost), logger });
     process.stdout.write(`dashboard: ${dashboard.url}\n`);
     const shutdown = shutdownSignal(logger, 10_000);
     await shutdown.requested();
     await dashboard.stop();
+    const sig = shutdown.received();
     shutdown.dispose();
-    process.exitCode = EXIT.ok;
+    process.exitCode = sig ? signalExitCode(sig) : EXIT.ok;
   });
 }
 
@@ -30,7 +31,7 @@ export function registerServe(program: Command): void {
   addCommon(
     program
       .command('serve')
-      .description('the dashboard: job types, live imports, run history, rejects; a JSON API and /metrics (read-only)')
+      .description('the dashboard: job types, live imports, run history, rejects, the scheduler\'s heartbeat; a JSON API, /metrics, and "run now" (with a token)')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port', positiveInt('--port'), 7070)
       .option('--allow-host <name>', ALLOW_HOST_HELP, collect),

@@ -4,10 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openDatabase } from '../../db/connection.js';
-import { runStatement } from '../../db/statement.js';
+import { runStatements } from '../../db/statement.js';
 import { ImporterError } from '../../errors.js';
-import { formatRows } from '../format.js';
-import { addCommon, databaseUrl, loggerFor, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
+import { formatResults } from '../format.js';
+import { addCommon, databaseOptions, loggerFor, quietLoggerFor, withDatabase, type CommonOptions } from '../options.js';
 
 /** The URL without its password, and the password. */
 function splitPassword(url: string): { url: URL; password: string } {
@@ -19,7 +19,7 @@ function splitPassword(url: string): { url: URL; password: string } {
 
 async function dbUrl(o: CommonOptions): Promise<void> {
   const logger = loggerFor(o);
-  const database = await openDatabase({ url: databaseUrl(o), dataDir: o.dataDir, logger });
+  const database = await openDatabase(databaseOptions(o, logger));
   const { url: u, password } = splitPassword(database.url);
   if (!database.embedded) {
     process.stdout.write(`${u.toString()}\n`);
@@ -53,13 +53,13 @@ export function registerSql(program: Command): void {
   addCommon(
     program
       .command('sql')
-      .description('run one SQL statement against the database in use (the embedded one by default) and print the rows')
-      .argument('<statement>', 'SQL to run')
+      .description('run SQL against the database in use (the embedded one by default) and print the rows of each statement')
+      .argument('<statement>', 'SQL to run: one statement, or several separated by ";" (each result is printed, in order)')
       .option('--json', 'print the rows as JSON'),
   )
     .addHelpText('after', `\nExamples:\n  $ importer sql "select count(*) from orders"\n  $ importer sql "select * from importer.rejects order by id desc limit 5" --json`)
     .action(async (statement: string, o: CommonOptions) => {
-      await withDatabase(o, quietLoggerFor(o), async (db) => process.stdout.write(formatRows(await runStatement(db.url, statement), o.json)));
+      await withDatabase(o, quietLoggerFor(o), async (db) => process.stdout.write(formatResults(await runStatements(db.url, statement), o.json)));
     });
 
   const db = program.command('db').description('the database in use');

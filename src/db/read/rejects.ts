@@ -8,6 +8,8 @@ export interface RejectFilter {
   /** Only files whose path contains this. */
   readonly file?: string | undefined;
   readonly limit?: number | undefined;
+  /** Only rejects of files that loaded (what `rejects --csv` exports unless `--all`). */
+  readonly onlyLoaded?: boolean | undefined;
 }
 
 /** One reject as PostgreSQL prints it (bigints as text). */
@@ -22,31 +24,43 @@ export interface RejectRow {
   code: string;
   message: string;
   record: string;
+  /**
+   * Whether the rest of its file reached the target: false for the rejects of a file that failed
+   * (on the threshold, say), or is still loading, and of an earlier attempt at a file claimed again.
+   */
+  loaded: boolean;
 }
 
+/** A reject whose file reached the target: its latest attempt, and the file loaded. */
+const LOADED = `(r.superseded_at IS NULL AND f.status = 'loaded')`;
+
+/** The rejects (alias r, their files f) that a filter selects. */
 function filtered(f: RejectFilter): { where: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.jobType) where.push(`job_type = $${params.push(f.jobType)}`);
-  if (f.runId) where.push(`run_id = $${params.push(f.runId)}`);
-  if (f.file) where.push(`strpos(file, $${params.push(f.file)}) > 0`);
-  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+  if (f.jobType) where.push(`r.job_type = $${params.push(f.jobType)}`);
+  // One run's rejects include those of attempts superseded since; otherwise only the latest attempt's.
+  if (f.runId) where.push(`r.run_id = $${params.push(f.runId)}`);
+  else where.push('r.superseded_at IS NULL');
+  if (f.file) where.push(`strpos(r.file, $${params.push(f.file)}) > 0`);
+  if (f.onlyLoaded) where.push(`${LOADED}`);
+  return { where: `FROM importer.rejects r LEFT JOIN importer.files f ON f.id = r.file_id WHERE ${where.join(' AND ')}`, params };
 }
 
 /** Rejects matching `f`, by file and line. */
 export async function rejects(c: Queryable, f: RejectFilter): Promise<RejectRow[]> {
   const { where, params } = filtered(f);
   const limit = f.limit ? ` LIMIT $${params.push(f.limit)}` : '';
-  const sql = `SELECT id, run_id, job_type, file, line, byte_offset, column_name, code, message, record FROM importer.rejects
-    ${where} ORDER BY file, line${limit}`;
-  const { rows } = await c.query<RejectRow>({ text: sql, values: params, types: RAW_TYPES });
-  return rows;
+  const sql = `SELECT r.id, r.run_id, r.job_type, r.file, r.line, r.byte_offset, r.column_name, r.code, r.message, r.record, ${LOADED} AS loaded
+    ${where} ORDER BY r.file, r.line, r.id${limit}`;
+  const { rows } = await c.query<Omit<RejectRow, 'loaded'> & { loaded: string }>({ text: sql, values: params, types: RAW_TYPES });
+  return rows.map((r) => ({ ...r, loaded: r.loaded === 't' }));
 }
 
 /** The files that rejects matching `f` come from. */
 export async function rejectFiles(c: Queryable, f: RejectFilter): Promise<string[]> {
   const { where, params } = filtered(f);
-  const { rows } = await c.query<{ file: string }>({ text: `SELECT DISTINCT file FROM importer.rejects ${where} ORDER BY file`, values: params });
+  const { rows } = await c.query<{ file: string }>({ text: `SELECT DISTINCT r.file ${where} ORDER BY r.file`, values: params });
   return rows.map((r) => r.file);
 }
 
@@ -59,7 +73,7 @@ export async function* rejectRecords(c: pg.ClientBase, f: RejectFilter, page = 1
   const { where, params } = filtered(f);
   await c.query('BEGIN READ ONLY');
   try {
-    await c.query({ text: `DECLARE rejects_out NO SCROLL CURSOR FOR SELECT record FROM importer.rejects ${where} ORDER BY file, line`, values: params });
+    await c.query({ text: `DECLARE rejects_out NO SCROLL CURSOR FOR SELECT r.record ${where} ORDER BY r.file, r.line, r.id`, values: params });
     for (;;) {
       const { rows } = await c.query<{ record: string }>(`FETCH ${page} FROM rejects_out`);
       if (rows.length === 0) break;
@@ -79,12 +93,12 @@ export async function fileRejects(c: Queryable, fileId: number, samples = 5) {
   });
   if (file.length === 0) return undefined;
   const { rows: counts } = await c.query<{ code: string; n: string }>(
-    'SELECT code, count(*) AS n FROM importer.rejects WHERE file_id = $1 GROUP BY code ORDER BY count(*) DESC, code',
+    'SELECT code, count(*) AS n FROM importer.rejects WHERE file_id = $1 AND superseded_at IS NULL GROUP BY code ORDER BY count(*) DESC, code',
     [fileId],
   );
   const { rows: sample } = await c.query<Record<string, string | null>>({
     text: `SELECT code, line, column_name, message, record FROM (
-             SELECT *, row_number() OVER (PARTITION BY code ORDER BY line) AS k FROM importer.rejects WHERE file_id = $1) r
+             SELECT *, row_number() OVER (PARTITION BY code ORDER BY line) AS k FROM importer.rejects WHERE file_id = $1 AND superseded_at IS NULL) r
            WHERE k <= $2 ORDER BY code, line`,
     values: [fileId, samples],
     types: RAW_TYPES,
