@@ -5,6 +5,8 @@
  * be transferred to another thread.
  */
 const MIN = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 export class ByteSink {
   private buf: Buffer;
@@ -26,6 +28,24 @@ export class ByteSink {
       this.buf = bigger;
     }
     this.len += this.buf.write(s, this.len);
+  }
+
+  /**
+   * The bytes written, as the last use of the sink: in a buffer of their own size when the sink's
+   * is much larger (a chunk's rows and rejects outlive it in batches; its spare capacity must not),
+   * or empty without a buffer. The sink must not be written to afterwards.
+   */
+  finish(): Uint8Array {
+    const used = this.len;
+    const buf = this.buf;
+    this.buf = EMPTY_BUFFER;
+    this.len = 0;
+    if (used === 0) return EMPTY;
+    if (used >= buf.length * 0.9) return new Uint8Array(buf.buffer, buf.byteOffset, used);
+    // allocUnsafeSlow: never a slice of Node's shared pool, so it can be transferred between threads.
+    const exact = Buffer.allocUnsafeSlow(used);
+    buf.copy(exact, 0, 0, used);
+    return new Uint8Array(exact.buffer, exact.byteOffset, used);
   }
 
   /** The bytes written so far; the sink starts over with a fresh buffer of `nextSize` bytes. */

@@ -82,12 +82,11 @@ export class ChunkBuilder {
 
   /** The chunk so far; pass the error that stopped parsing, if one did. */
   finish(err?: unknown): ProcessedChunk {
-    const bytes = this.data.take(0);
     return {
-      data: asView(bytes),
+      data: this.data.finish(),
       records: this.records,
       marks: this.marks.subarray(0, this.records * MARKS),
-      rejectData: this.rejects ? asView(this.rejects.take(0)) : EMPTY,
+      rejectData: this.rejects ? this.rejects.finish() : EMPTY,
       rejectEnds: this.rejectEnds,
       rejectRecords: this.rejectRecords,
       rejectInfo: this.rejectInfo,
@@ -97,10 +96,6 @@ export class ChunkBuilder {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function asView(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
   const e = err as { code?: ErrorCode; message?: string; context?: { line?: number } };
