@@ -17,8 +17,9 @@ async function action(o: CommonOptions & { host: string; port: number; allowHost
     // Loaded on demand: the dashboard (and prom-client) costs memory that `run` does not need.
     const { startDashboard } = await import('../../dashboard/server.js');
     const dashboard = await startDashboard({ host: o.host, port: o.port, databaseUrl: database.url, jobtypesDir: path.resolve(o.jobtypes), dataDir: o.dataDir, ...dashboardAccess(o.allowHost), logger });
-    process.stdout.write(`dashboard: ${dashboard.url}\n`);
+    // The handler first: whoever waits for this line may signal at once.
     const shutdown = shutdownSignal(logger, 10_000);
+    process.stdout.write(`dashboard: ${dashboard.url}\n`);
     await shutdown.requested();
     await dashboard.stop();
     const sig = shutdown.received();
