@@ -204,6 +204,17 @@ export async function replaceTarget(client: pg.ClientBase, jt: JobType, runId: n
   const target = `${ident(jt.target.schema)}.${ident(jt.target.table)}`;
   await client.query('BEGIN');
   try {
+    // An earlier attempt whose COMMIT went through but whose acknowledgement was lost (the
+    // connection dropped) swapped already: its staging is gone, and the ledger says so.
+    const { rows: done } = await client.query<{ id: string; rows_inserted: string; rows_duplicate: string }>(
+      `SELECT id, rows_inserted, rows_duplicate FROM importer.files WHERE id = ANY($1::bigint[]) AND status = 'loaded' AND run_id = $2 FOR UPDATE`,
+      [files.map((f) => f.fileId), runId],
+    );
+    if (done.length === files.length) {
+      await client.query('ROLLBACK');
+      for (const d of done) counts.set(Number(d.id), { inserted: Number(d.rows_inserted), updated: 0, duplicates: Number(d.rows_duplicate) });
+      return counts;
+    }
     await client.query(`DROP TABLE IF EXISTS importer_staging.${ident(fresh)}`);
     await client.query(`CREATE TABLE importer_staging.${ident(fresh)} (LIKE ${target} INCLUDING ALL)`);
     for (const f of files) {
