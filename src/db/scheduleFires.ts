@@ -61,15 +61,26 @@ export async function finishFire(c: Query, jobType: string, fireAt: Date, o: Fir
  */
 export async function claimMissedFire(
   client: pg.ClientBase,
-  opts: { jobType: string; instance: string; runOnce: boolean; missedSince: (last: Date) => Date | undefined },
+  opts: {
+    jobType: string;
+    instance: string;
+    runOnce: boolean;
+    /** When this instance began scheduling the job type: fires from then on are its live timer's. */
+    scheduledFrom: Date;
+    missedSince: (last: Date) => Date | undefined;
+  },
 ): Promise<Date | undefined> {
   return withTransaction(client, async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('importer.schedule_fires'), hashtext($1))`, [opts.jobType]);
     const { rows } = await c.query<{ last: Date | null; others_recently: boolean }>(
-      `SELECT max(fire_at) AS last,
-              coalesce(bool_or(instance <> $2 AND started_at > now() - interval '60 seconds'), false) AS others_recently
+      // What happened before this instance began scheduling counts; after that, only another
+      // instance's catch-up: a daemon starting at the same moment, whose live timer may already have
+      // fired, must not talk this one out of the catch-up, but its own catch-up claim does.
+      `SELECT max(fire_at) FILTER (WHERE fire_at < $3) AS last,
+              coalesce(bool_or(instance <> $2 AND started_at > $3::timestamptz - interval '60 seconds'
+                               AND (started_at < $3 OR reason = 'missed')), false) AS others_recently
          FROM importer.schedule_fires WHERE job_type = $1`,
-      [opts.jobType, opts.instance],
+      [opts.jobType, opts.instance, opts.scheduledFrom],
     );
     const last = rows[0]?.last;
     const missed = last && !rows[0]!.others_recently ? opts.missedSince(last) : undefined;

@@ -119,10 +119,11 @@ export class Scheduler {
       const current = this.entries.get(jt.name);
       if (current?.key === key) continue;
       current?.task?.stop();
+      const scheduledFrom = new Date();
       const task = jt.enabled && jt.schedule ? this.schedule(jt) : undefined;
       this.entries.set(jt.name, { jt, key, task });
       if (!initial) log.info({ jobType: jt.name, schedule: jt.schedule ?? null }, current ? 'definition changed: rescheduled' : 'definition added');
-      if (task) await this.catchUp(jt);
+      if (task) await this.catchUp(jt, scheduledFrom);
     }
     // A definition that became invalid keeps its last valid schedule; only a removed file unschedules.
     const invalidNames = new Set(loaded.invalid.map((d) => d.name));
@@ -180,7 +181,7 @@ export class Scheduler {
    * instance claimed a fire of this job type in the last minute, a scheduler is running (or was,
    * moments ago) and nothing was missed; otherwise the last missed fire time is claimed here.
    */
-  private async catchUp(jt: JobType): Promise<void> {
+  private async catchUp(jt: JobType, scheduledFrom: Date): Promise<void> {
     const runOnce = jt.missed === 'run_once';
     const client = await this.pool.connect();
     let missed: Date | undefined;
@@ -189,7 +190,8 @@ export class Scheduler {
         jobType: jt.name,
         instance: this.instance,
         runOnce,
-        missedSince: (last) => lastMissedFire(jt.schedule!, jt.timezone, last, new Date(Date.now() - 1000)),
+        scheduledFrom,
+        missedSince: (last) => lastMissedFire(jt.schedule!, jt.timezone, last, new Date(scheduledFrom.getTime() - 1000)),
       });
     } finally {
       client.release();
