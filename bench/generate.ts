@@ -8,7 +8,7 @@ import { once } from 'node:events';
 export const GENERATED_HEADER = 'id,uuid,customer,email,country,amount,quantity,price,active,created_at,birth_date,notes';
 
 /** A small deterministic PRNG (mulberry32), so every run writes the same bytes. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

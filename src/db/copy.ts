@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from './batch.js';
-import { copyIn, encodeRejects, REJECT_COLUMNS, REJECTS_COPY } from './copyText.js';
+import { copyIn, encodeReject, REJECT_COLUMNS } from './copyText.js';
 import { ident } from './sql.js';
 import { resetFileProgress } from './checkpoints.js';
 import { findRefusedRows, isRowError, type RefusedRow } from './rowErrors.js';
@@ -21,6 +21,19 @@ export interface BatchTarget {
   readonly fileId: number;
   readonly file: string;
   readonly runId: number;
+}
+
+/**
+ * COPYs rejects encoded by encodeReject into the quarantine, in the caller's transaction: their own
+ * columns from the data, the file's from the defaults that read these settings (migration 6).
+ */
+async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly Uint8Array[]): Promise<void> {
+  await client.query(
+    `SELECT set_config('importer.run_id', $1, true), set_config('importer.job_type', $2, true), set_config('importer.file_id', $3, true),
+       set_config('importer.file', $4, true)`,
+    [String(t.runId), t.jobType.name, String(t.fileId), t.file],
+  );
+  await copyIn(client, `COPY importer.rejects (${REJECT_COLUMNS.join(', ')}) FROM STDIN`, data);
 }
 
 /**
@@ -42,15 +55,7 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
     }
     const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
     await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
-    if (batch.rejects.count > 0) {
-      // The rejects' own columns are in the batch; the file's come from the defaults that read these settings.
-      await client.query(
-        `SELECT set_config('importer.run_id', $1, true), set_config('importer.job_type', $2, true), set_config('importer.file_id', $3, true),
-           set_config('importer.file', $4, true)`,
-        [String(t.runId), t.jobType.name, String(t.fileId), t.file],
-      );
-      await copyIn(client, `COPY importer.rejects (${REJECT_COLUMNS.join(', ')}) FROM STDIN`, batch.rejects.data);
-    }
+    if (batch.rejects.count > 0) await copyRejects(client, t, batch.rejects.data);
     // Serialize checkpoint writers of this file, then make sure nobody committed these records.
     const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
     const overlap = await client.query(
@@ -178,7 +183,7 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
  */
 export async function rejectRefusedRows(client: pg.ClientBase, t: BatchTarget, rejects: readonly (Reject & { readonly rec: number })[]): Promise<void> {
   await withTransaction(client, async () => {
-    await copyIn(client, REJECTS_COPY, encodeRejects(t, rejects));
+    await copyRejects(client, t, [Buffer.from(rejects.map(encodeReject).join(''))]);
     await client.query(`DELETE FROM ${stagingName(t.fileId)} WHERE _rec = ANY($1::bigint[])`, [rejects.map((r) => r.rec)]);
     await client.query('UPDATE importer.files SET rows_refused = rows_refused + $2 WHERE id = $1', [t.fileId, rejects.length]);
   });

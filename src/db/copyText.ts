@@ -25,19 +25,6 @@ export async function copyIn(client: pg.ClientBase, sql: string, data: string | 
   await pipeline(Readable.from(parts), client.query(copyFrom(sql)));
 }
 
-/** The COPY into the quarantine; encodeRejects writes its lines. */
-export const REJECTS_COPY =
-  'COPY importer.rejects (run_id, job_type, file_id, file, line, byte_offset, record, column_name, code, message, constraint_name) FROM STDIN';
-
-export function encodeRejects(t: { readonly runId: number; readonly jobType: { readonly name: string }; readonly fileId: number; readonly file: string }, rejects: readonly Reject[]): string {
-  let out = '';
-  const head = `${t.runId}\t${encodeValue(t.jobType.name)}\t${t.fileId}\t${encodeValue(t.file)}`;
-  for (const r of rejects) {
-    out += `${head}\t${r.line}\t${r.offset}\t${encodeValue(r.record)}\t${encodeValue(r.column)}\t${encodeValue(r.code)}\t${encodeValue(r.message)}\t${encodeValue(r.constraint ?? null)}\n`;
-  }
-  return out;
-}
-
 /**
  * The columns of a batch's rejects, in encodeReject's order. The file's own columns (run_id,
  * job_type, file_id, file) come from their defaults, which read settings the batch's transaction

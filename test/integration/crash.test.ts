@@ -12,7 +12,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedJobType, writeGeneratedCsv } from '../../bench/generate.js';
+import { generatedJobType, rng, writeGeneratedCsv } from '../../bench/generate.js';
 import { closePool } from '../../src/db/closePool.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -30,16 +30,6 @@ let dataDir: string;
 let src: string;
 let pool: pg.Pool;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(SEED);
 
 beforeAll(async () => {

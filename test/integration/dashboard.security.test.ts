@@ -4,12 +4,12 @@
  * malformed ids.
  */
 import http from 'node:http';
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, startCli, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/wait.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const TOKEN = 'sec-token-456';
@@ -44,14 +44,6 @@ function request(base: string, path: string, opts: { method?: string; headers?: 
     req.on('error', (err) => (opts.streamMs !== undefined ? undefined : reject(err)));
     req.end();
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 beforeAll(async () => {

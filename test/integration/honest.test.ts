@@ -4,10 +4,10 @@
  * works without a ./jobtypes folder (the ledger knows the job types).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, startCli, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/wait.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { useColor } from '../../src/cli/options.js';
 
@@ -19,15 +19,6 @@ afterAll(async () => {
   await db?.drop();
 });
 const env = () => ({ DATABASE_URL: db.url });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('honest exit codes and output', () => {
   it('--version prints the package version', async () => {
