@@ -21,6 +21,27 @@ export interface Reject {
   readonly constraint?: string | null;
 }
 
+/**
+ * How the batches of a server-parsed file are COPYed (FORMAT csv): the dialect, and the column that
+ * each field of a row goes to, in order.
+ */
+export interface CsvCopy {
+  /** The column of each field; null for a file column the definition does not name (staging keeps it in `_x<field>`). */
+  readonly columns: readonly (string | null)[];
+  /** Rows start with two more fields, `_rec` and `_line` (staging). */
+  readonly prefixed: boolean;
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly escape: string;
+  /** Columns whose quoted empty value is NULL as well (every column that is not text). */
+  readonly forceNull: readonly string[];
+  /** TimeZone for the batch's transaction (offset-less timestamps), when the job type names one. */
+  readonly timezone: string | undefined;
+}
+
+/** Numbers per row in a server-parsed batch's `raw.rows`. */
+export const ROW_MARKS = 3;
+
 export interface Batch {
   readonly seq: number;
   /** Index (0-based, header excluded) of the first record the batch covers. */
@@ -41,4 +62,9 @@ export interface Batch {
   readonly endOffset: number;
   /** Physical line where the record after the batch starts: with endOffset, where a resume begins. */
   readonly nextLine: number;
+  /**
+   * Server-parsed batches: `data` is raw CSV, and `rows` holds three numbers per row: the end of
+   * the row in `data` (all parts together), its physical line and its byte offset in the file.
+   */
+  readonly raw?: { readonly copy: CsvCopy; readonly rows: Float64Array } | undefined;
 }

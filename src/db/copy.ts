@@ -10,6 +10,7 @@ import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from './batch.js';
 import { copyIn, encodeReject, REJECT_COLUMNS } from './copyText.js';
+import { copyCsvRows, setCsvSession } from './csvCopy.js';
 import { ident } from './sql.js';
 import { resetFileProgress } from './checkpoints.js';
 import { findRefusedRows, isRowError, type RefusedRow } from './rowErrors.js';
@@ -41,7 +42,13 @@ async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly
  * acknowledgement was lost, it returns 'already'. A batch that overlaps one committed by someone
  * else fails with DB_CONFLICT and changes nothing.
  */
-export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: Batch): Promise<'committed' | 'already'> {
+export async function commitBatch(
+  client: pg.ClientBase,
+  t: BatchTarget,
+  batch: Batch,
+  /** Server-parsed batches: told of each row the COPY refuses (may throw to stop the file). */
+  onRefused: (r: Reject) => void = () => undefined,
+): Promise<{ status: 'committed' | 'already'; refused: readonly Reject[] }> {
   await client.query('BEGIN');
   try {
     const dup = await client.query('SELECT 1 FROM importer.checkpoints WHERE file_id = $1 AND first_record = $2 AND record_count = $3', [
@@ -51,11 +58,19 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
     ]);
     if (dup.rowCount) {
       await client.query('ROLLBACK');
-      return 'already';
+      return { status: 'already', refused: [] };
     }
-    const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
-    await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
-    if (batch.rejects.count > 0) await copyRejects(client, t, batch.rejects.data);
+    let refused: readonly Reject[] = [];
+    if (batch.raw) {
+      await setCsvSession(client, batch.raw.copy);
+      refused = await copyCsvRows(client, stagingName(t.fileId), batch, t.jobType, onRefused);
+    } else {
+      const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
+      await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
+    }
+    if (batch.rejects.count > 0 || refused.length > 0) {
+      await copyRejects(client, t, refused.length > 0 ? [...batch.rejects.data, Buffer.from(refused.map(encodeReject).join(''))] : batch.rejects.data);
+    }
     // Serialize checkpoint writers of this file, then make sure nobody committed these records.
     const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
     const overlap = await client.query(
@@ -70,10 +85,10 @@ export async function commitBatch(client: pg.ClientBase, t: BatchTarget, batch: 
     await client.query(
       `INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, next_line, run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows, batch.rejects.count, batch.lastLine, batch.endOffset, batch.nextLine, t.runId],
+      [t.fileId, batch.firstRecord, batch.recordCount, batch.rows - refused.length, batch.rejects.count + refused.length, batch.lastLine, batch.endOffset, batch.nextLine, t.runId],
     );
     await client.query('COMMIT');
-    return 'committed';
+    return { status: 'committed', refused };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

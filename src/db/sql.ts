@@ -3,6 +3,9 @@ import pg from 'pg';
 
 export const ident = (name: string): string => pg.escapeIdentifier(name);
 
+/** A string literal, for the few statements that take no parameters (COPY options). */
+export const literal = (value: string): string => pg.escapeLiteral(value);
+
 export const qualified = (schema: string, table: string): string => `${ident(schema)}.${ident(table)}`;
 
 /** PostgreSQL type for each column type of a definition. */

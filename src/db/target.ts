@@ -45,8 +45,20 @@ export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<
  * run then moved a partial file and recorded it as loaded.)
  */
 export async function ensureStaging(client: pg.ClientBase, jt: JobType, fileId: number): Promise<void> {
-  const cols = jt.columns.map((c) => `${ident(c.name)} ${SQL_TYPES[c.type]}`);
+  // `required` without a default, as constraints: server-parsed rows that break one are one-row
+  // rejects (REQUIRED_MISSING); the client path rejects such rows before they get here.
+  const cols = jt.columns.map((c, i) => {
+    const required = c.required && c.default === undefined;
+    const check = required && c.type === 'text' ? ` CONSTRAINT ${ident(`importer_required_${i}`)} CHECK (${ident(c.name)} <> '')` : '';
+    return `${ident(c.name)} ${SQL_TYPES[c.type]}${required ? ' NOT NULL' : ''}${check}`;
+  });
   await client.query(`CREATE TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
+}
+
+/** Server-parsed files: staging keeps the file's columns the definition does not name (fields `fields`), as text. */
+export async function addStagingExtras(client: pg.ClientBase, fileId: number, columns: readonly string[]): Promise<void> {
+  if (columns.length === 0) return;
+  await client.query(`ALTER TABLE ${stagingName(fileId)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${ident(c)} text`).join(', ')}`);
 }
 
 /** Rows in a file's staging table, or undefined when the table is gone. */
@@ -84,12 +96,18 @@ export async function moveStagedRows(
 ): Promise<MoveCounts> {
   const names = jt.columns.map((c) => ident(c.name));
   const targetCols = [...names];
-  const selectCols = [...names];
   const params: unknown[] = [];
+  // A column's default fills in what server-side parsing left NULL (the client path has filled it in already).
+  const selectCols = jt.columns.map((c, i) => {
+    if (c.default === undefined) return names[i]!;
+    params.push(c.default);
+    const value = c.required && c.type === 'text' ? `NULLIF(${names[i]}, '')` : names[i];
+    return `COALESCE(${value}, $${params.length}::${SQL_TYPES[c.type]}) AS ${names[i]}`;
+  });
   if (jt.target.lineage) {
     targetCols.push(ident('_source_file'), ident('_source_line'), ident('_run_id'));
     params.push(lineage.file, lineage.runId);
-    selectCols.push('$1::text', '_line', '$2::bigint');
+    selectCols.push(`$${params.length - 1}::text`, '_line', `$${params.length}::bigint`);
   }
   const staging = stagingName(fileId);
   let where = '';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { hint } from '../util/didYouMean.js';
+import { clientOnlyOptions, strategyProblem, type ParserChoice, type Strategy } from './parser.js';
 import {
   COLUMN_TYPES,
   jobTypeSchema,
@@ -54,6 +55,10 @@ export interface JobType {
     readonly encoding: Encoding;
     readonly maxFieldBytes: number;
     readonly onExtraColumns: 'ignore' | 'fail';
+    /** The parser in force (auto resolved), as csv.parser chose it, and what keeps the server from parsing (empty when nothing does). */
+    readonly parser: 'client' | 'server';
+    readonly parserChoice: ParserChoice;
+    readonly clientOnly: readonly string[];
   };
   readonly target: {
     readonly schema: string;
@@ -62,6 +67,7 @@ export interface JobType {
     readonly mode: Mode;
     readonly key: readonly string[];
     readonly lineage: boolean;
+    readonly strategy: Strategy;
   };
   readonly columns: readonly Column[];
   readonly maxRejects: MaxRejects;
@@ -202,9 +208,15 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
   const problems: DefinitionProblem[] = [];
   checkColumns(d, problems);
   const resolved = checkRest(d, env, problems);
+  const clientOnly = clientOnlyOptions(d, raw);
+  if (d.csv.parser === 'server' && clientOnly.length > 0) {
+    problems.push({ path: 'csv.parser', message: `parser server cannot do what this definition asks (${clientOnly.join('; ')}); use parser client or auto` });
+  }
+  const strategy = strategyProblem(d);
+  if (strategy) problems.push(strategy);
   const name = d.name ?? fallbackName;
   if (problems.length > 0) return { ok: false, name, problems };
-  return { ok: true, jobType: build(d, name, absFile, resolved) };
+  return { ok: true, jobType: build(d, name, absFile, { ...resolved, clientOnly }) };
 }
 
 /** Column names, header names, formats and the key: each unique and consistent. */
@@ -238,6 +250,7 @@ interface Resolved {
   readonly table: [string, string] | undefined;
   readonly sourcePath: string;
   readonly pattern: string;
+  readonly clientOnly?: readonly string[];
 }
 
 /** The target's name, the schedule, the zone, the source (with ${ENV} expanded) and the dialect. */
@@ -294,8 +307,11 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       encoding: d.csv.encoding,
       maxFieldBytes: d.csv.max_field_bytes,
       onExtraColumns: d.csv.on_extra_columns,
+      parser: d.csv.parser === 'client' || (r.clientOnly ?? []).length > 0 ? 'client' : 'server',
+      parserChoice: d.csv.parser,
+      clientOnly: Object.freeze([...(r.clientOnly ?? [])]),
     }),
-    target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage }),
+    target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage, strategy: d.target.strategy }),
     columns: Object.freeze(columns),
     maxRejects: Object.freeze(parseMaxRejects(d.errors.max_rejects)),
     batch: Object.freeze({ rows: d.batch.rows, bytes: d.batch.bytes, flushMs: d.batch.flush_ms }),

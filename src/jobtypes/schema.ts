@@ -29,6 +29,14 @@ export const COLUMN_TYPES = [
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export const MODES = ['append', 'upsert', 'replace'] as const;
+
+/** csv.parser: who parses the values (jobtypes/parser.ts decides what auto means). */
+export const PARSERS = ['client', 'server', 'auto'] as const;
+export type ParserChoice = (typeof PARSERS)[number];
+
+/** target.strategy: how rows reach the target. */
+export const STRATEGIES = ['staged', 'direct', 'batches'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
 export type Mode = (typeof MODES)[number];
 
 
@@ -106,6 +114,11 @@ export const jobTypeSchema = z.strictObject({
       max_field_bytes: z.number().int().positive().default(1024 * 1024),
       /** Header columns that the definition does not name. @default ignore */
       on_extra_columns: z.enum(['ignore', 'fail']).default('ignore'),
+      /**
+       * Who parses the values: the importer (client), PostgreSQL's COPY (server), or the server
+       * whenever the definition uses nothing only the client does (auto). @default auto
+       */
+      parser: z.enum(PARSERS).default('auto'),
     })
     .default({
       delimiter: ',',
@@ -114,6 +127,7 @@ export const jobTypeSchema = z.strictObject({
       encoding: 'utf8',
       max_field_bytes: 1024 * 1024,
       on_extra_columns: 'ignore',
+      parser: 'auto',
     }),
   target: z.strictObject({
     /** Table name, optionally schema-qualified (analytics.orders). */
@@ -126,6 +140,12 @@ export const jobTypeSchema = z.strictObject({
     key: z.array(z.string().min(1)).default([]),
     /** Add _source_file, _source_line and _run_id columns to every row. @default false */
     lineage: z.boolean().default(false),
+    /**
+     * How rows reach the target: staged (a staging table, then one move per file), direct (one
+     * transaction per file straight into the target) or batches (each batch commits into the
+     * target). @default staged
+     */
+    strategy: z.enum(STRATEGIES).default('staged'),
   }),
   /** The target columns, in table order. */
   columns: z.array(columnSchema).min(1, 'must list at least one column'),

@@ -6,7 +6,7 @@
  *
  * A batch's COPY text is a list of views into the chunks' buffers: nothing is copied.
  */
-import type { Batch, RejectInfo } from '../db/batch.js';
+import { ROW_MARKS, type Batch, type CsvCopy, type RejectInfo } from '../db/batch.js';
 import type { CommittedRange } from '../db/checkpoints.js';
 import { MARKS, type ProcessedChunk } from './chunk.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
@@ -28,6 +28,9 @@ export class Batcher {
   private lastLine = 0;
   private endOffset = 0;
   private nextLine = 0;
+  /** Server-parsed batches: ROW_MARKS numbers per row (see Batch.raw). */
+  private rowMarks = new Float64Array(0);
+  private rowCount = 0;
 
   constructor(
     private readonly maxRows: number,
@@ -38,6 +41,8 @@ export class Batcher {
     /** Told of each reject as it is batched (threshold counting); may throw to stop the file. */
     private readonly onReject: (r: RejectInfo, encoded: Uint8Array) => void,
     private readonly metrics: PipelineMetrics,
+    /** Set when the chunks hold raw CSV for the server to parse. */
+    private readonly csv?: CsvCopy,
   ) {
     this.skip = [...committed].sort((a, b) => a.first - b.first);
     this.folded = firstRecord;
@@ -100,6 +105,7 @@ export class Batcher {
       const last = (j - 1) * MARKS;
       const dataEnd = m[last]!;
       if (dataEnd > dataStart) this.parts.push(chunk.data.subarray(dataStart, dataEnd));
+      if (chunk.raw) this.markRows(chunk, i, j, dataStart);
       this.bytes += dataEnd - dataStart;
       const rows = m[last + 1]! - rowsStart;
       this.rows += rows;
@@ -128,6 +134,28 @@ export class Batcher {
     return out;
   }
 
+  /** Notes where each row of records [i, j) ends in the batch's data, with its line and offset. */
+  private markRows(chunk: ProcessedChunk, i: number, j: number, dataStart: number): void {
+    const m = chunk.marks;
+    const need = (this.rowCount + (j - i)) * ROW_MARKS;
+    if (need > this.rowMarks.length) {
+      const bigger = new Float64Array(Math.max(need, this.rowMarks.length * 2, 1024));
+      bigger.set(this.rowMarks.subarray(0, this.rowCount * ROW_MARKS));
+      this.rowMarks = bigger;
+    }
+    let prevEnd = dataStart;
+    for (let r = i; r < j; r++) {
+      const end = m[r * MARKS]!;
+      if (end > prevEnd) {
+        const k = this.rowCount++ * ROW_MARKS;
+        this.rowMarks[k] = this.bytes + (end - dataStart);
+        this.rowMarks[k + 1] = m[r * MARKS + 2]!;
+        this.rowMarks[k + 2] = r === 0 ? chunk.raw!.firstOffset : m[(r - 1) * MARKS + 3]!;
+      }
+      prevEnd = end;
+    }
+  }
+
   /** Cuts the batch being filled, if it has any record. */
   cut(): Batch | undefined {
     if (this.count === 0) return undefined;
@@ -141,7 +169,9 @@ export class Batcher {
       lastLine: this.lastLine,
       endOffset: this.endOffset,
       nextLine: this.nextLine,
+      raw: this.csv ? { copy: this.csv, rows: this.rowMarks.slice(0, this.rowCount * ROW_MARKS) } : undefined,
     };
+    this.rowCount = 0;
     this.first += this.count;
     this.parts = [];
     this.rows = this.bytes = this.count = 0;

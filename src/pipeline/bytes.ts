@@ -30,6 +30,18 @@ export class ByteSink {
     this.len += this.buf.write(s, this.len);
   }
 
+  /** Appends `src[start, end)` as it is. */
+  appendBytes(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.len + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.len + n, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.buf.set(src.subarray(start, end), this.len);
+    this.len += n;
+  }
+
   /**
    * The bytes written, as the last use of the sink: in a buffer of their own size when the sink's
    * is much larger (a chunk's rows and rejects outlive it in batches; its spare capacity must not),

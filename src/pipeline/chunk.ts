@@ -29,6 +29,11 @@ export interface ProcessedChunk {
   readonly rejectEnds: number[];
   readonly rejectRecords: number[];
   readonly rejectInfo: RejectInfo[];
+  /**
+   * Set by server-side parsing (serverSource.ts): `data` holds raw CSV records for COPY … (FORMAT
+   * csv), and the first record starts at byte `firstOffset` of the file.
+   */
+  readonly raw?: { readonly firstOffset: number } | undefined;
   /** The chunk's records stop here: the file cannot be read past this error. */
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly line?: number } | undefined;
 }
@@ -97,7 +102,7 @@ export class ChunkBuilder {
 
 const EMPTY = new Uint8Array(0);
 
-function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
+export function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
   const e = err as { code?: ErrorCode; message?: string; context?: { line?: number } };
   return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.context?.line ? { line: e.context.line } : {}) };
 }

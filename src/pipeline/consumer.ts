@@ -4,7 +4,7 @@
  * that fails fails the buffer, which stops the producer and the other consumers.
  */
 import type { Logger } from 'pino';
-import type { Batch } from '../db/batch.js';
+import type { Batch, Reject } from '../db/batch.js';
 import type { ConnectionBudget } from '../db/budget.js';
 import { commitBatch, type BatchTarget } from '../db/copy.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
@@ -20,6 +20,12 @@ export interface ConsumerContext {
   /** Test hook: called before each commit. */
   readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
   readonly onCommitted?: (() => void) | undefined;
+  /**
+   * Server-parsed batches: the rows the COPY refused. `check` is told of each as it is found, with
+   * those its batch's attempt found so far, and may throw (the threshold); `count` gets a committed
+   * batch's refused rows.
+   */
+  readonly refused?: { check(inBatch: readonly Reject[]): void; count(rejects: readonly Reject[]): void } | undefined;
 }
 
 /**
@@ -35,18 +41,25 @@ export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx:
       const b = batch;
       await ctx.beforeCommit?.(b);
       const started = performance.now();
-      await withRetry(
+      const { refused } = await withRetry(
         `${ctx.target.file}: batch at line ${b.lastLine}`,
         async (attempt) => {
           if (attempt > 0) metrics.consumers.retries++;
-          return ctx.budget.withClient((c) => commitBatch(c, ctx.target, b));
+          const found: Reject[] = [];
+          return ctx.budget.withClient((c) =>
+            commitBatch(c, ctx.target, b, (r) => {
+              found.push(r);
+              ctx.refused?.check(found);
+            }),
+          );
         },
         ctx.retry,
         ctx.logger,
       );
+      if (refused.length > 0) ctx.refused?.count(refused);
       metrics.consumers.copyMs += performance.now() - started;
       metrics.consumers.out++;
-      metrics.consumers.rowsCommitted += b.rows;
+      metrics.consumers.rowsCommitted += b.rows - refused.length;
       ctx.onCommitted?.();
     }
   };

@@ -6,7 +6,7 @@
  * Throws an ImporterError (with `context.line`) when the file itself is unusable.
  */
 import type { Logger } from 'pino';
-import type { Batch } from '../db/batch.js';
+import type { Batch, CsvCopy, RejectInfo } from '../db/batch.js';
 import { resumePoint, type CommittedRange } from '../db/checkpoints.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
@@ -15,12 +15,13 @@ import type { Fingerprint } from '../source/fingerprint.js';
 import { faultFor } from '../util/faults.js';
 import { Batcher } from './batcher.js';
 import type { ProcessedChunk } from './chunk.js';
-import { HeaderReader, type HeaderRead } from './header.js';
+import { HeaderReader, type HeaderMapping, type HeaderRead } from './header.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { poolSource, POOL_MIN_BYTES } from './poolSource.js';
 import { inlineSource, type RecordSource } from './recordSource.js';
 import { SourceReader } from './reader.js';
+import { serverSource } from './serverSource.js';
 import { rejectCounter } from './threshold.js';
 
 export interface ProduceInput {
@@ -41,6 +42,28 @@ export interface ProduceInput {
   readonly stopAtThreshold?: boolean;
   /** The process's parse threads; large files parse there. */
   readonly parsePool?: ParsePool | undefined;
+  /** Counts rejects and applies the threshold (shared with the consumers); made here when not given. */
+  readonly countReject?: ((r: RejectInfo, encoded: Uint8Array) => void) | undefined;
+  /** Server-side parsing: told how the file's rows are COPYed, before the first batch (staging's extra columns). */
+  readonly prepareCsv?: ((copy: CsvCopy) => Promise<void>) | undefined;
+}
+
+/** How a server-parsed file's rows are COPYed: each field's column, by the header mapping. */
+export function csvCopyFor(jt: JobType, mapping: HeaderMapping): CsvCopy {
+  const columns: (string | null)[] = new Array<string | null>(mapping.width).fill(null);
+  jt.columns.forEach((c, i) => {
+    const f = mapping.indexes[i]!;
+    if (f >= 0) columns[f] = c.name;
+  });
+  return {
+    columns,
+    prefixed: jt.target.strategy === 'staged',
+    delimiter: jt.csv.delimiter,
+    quote: jt.csv.quote,
+    escape: jt.csv.escape,
+    forceNull: jt.columns.filter((c, i) => c.type !== 'text' && mapping.indexes[i]! >= 0).map((c) => c.name),
+    timezone: jt.timezone,
+  };
 }
 
 /** Parse threads pay for themselves on large files, and need quote parity to cut pieces (escape = quote). */
@@ -67,7 +90,7 @@ export async function produce(input: ProduceInput): Promise<Produced> {
   const { jobType: jt, file, metrics } = input;
   const reader = new SourceReader(file, jt.csv.encoding);
   const header = new HeaderReader(jt, file.path);
-  const countReject = rejectCounter(jt, file.path, {
+  const countReject = input.countReject ?? rejectCounter(jt, file.path, {
     previous: input.committed.reduce((s, c) => s + c.rejects, 0),
     metrics,
     byCode: input.rejectsByCode,
@@ -106,8 +129,14 @@ export async function produce(input: ProduceInput): Promise<Produced> {
       Object.assign(metrics.resume, { record: resume.record, offset: resume.offset, seek: r.seek });
       input.logger.info({ file: file.path, record: resume.record, offset: resume.offset, seek: r.seek }, 'resuming past the committed records');
     }
-    batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, resume && resume.offset > h.offset ? resume.record : 0, countReject, metrics);
-    records = usesPool(input) ? poolSource(input.parsePool, jt, h.mapping, start, metrics) : inlineSource(jt, h.mapping, start);
+    const csv = jt.csv.parser === 'server' ? csvCopyFor(jt, h.mapping) : undefined;
+    if (csv) await input.prepareCsv?.(csv);
+    batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, resume && resume.offset > h.offset ? resume.record : 0, countReject, metrics, csv);
+    records = csv
+      ? serverSource(jt, h.mapping, start, csv.prefixed)
+      : usesPool(input)
+        ? poolSource(input.parsePool, jt, h.mapping, start, metrics)
+        : inlineSource(jt, h.mapping, start);
     if (rest.length > 0) await records.push(rest, take);
   };
 

@@ -3,8 +3,8 @@
  * reject past a count threshold, finalize checks the whole file (a percentage needs the total), and
  * `importer validate` reports whether a file would fail.
  */
-import type { RejectInfo } from '../db/batch.js';
-import { decodeRejects } from '../db/copyText.js';
+import type { Reject, RejectInfo } from '../db/batch.js';
+import { decodeRejects, encodeReject } from '../db/copyText.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
@@ -53,5 +53,34 @@ export function rejectCounter(
       if (seen.length === KEPT_REJECTS) seen[seen.length - 1] = Buffer.from(encoded);
       throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, opts.byCode), { file, line: r.line, rejects: decodeRejects(seen) });
     }
+  };
+}
+
+/**
+ * The consumers' side of the threshold for server-side parsing, whose bad rows are found by the
+ * COPY: `check` stops a batch's attempt at the first refused row past a count threshold (before a
+ * COPY per bad row adds up), `count` counts a committed batch's refused rows like any reject.
+ */
+export function refusedRows(
+  jt: JobType,
+  file: string,
+  previous: number,
+  metrics: PipelineMetrics,
+  byCode: Record<string, number>,
+  countReject: (r: RejectInfo, encoded: Uint8Array) => void,
+): { check(inBatch: readonly Reject[]): void; count(rejects: readonly Reject[]): void } {
+  return {
+    check(inBatch) {
+      const total = previous + metrics.cast.rejected + inBatch.length;
+      if (jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
+        const codes = { ...byCode };
+        for (const f of inBatch) codes[f.code] = (codes[f.code] ?? 0) + 1;
+        const last = inBatch[inBatch.length - 1]!;
+        throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, codes), { file, line: last.line, rejects: inBatch.slice(-KEPT_REJECTS) });
+      }
+    },
+    count(rejects) {
+      for (const r of rejects) countReject({ code: r.code, line: r.line }, Buffer.from(encodeReject(r)));
+    },
   };
 }

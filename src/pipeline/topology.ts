@@ -15,7 +15,8 @@ import type { CommittedRange } from '../db/checkpoints.js';
 import type { BatchTarget } from '../db/copy.js';
 import type { Ledger } from '../db/ledger.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
-import { ensureStaging } from '../db/target.js';
+import { addStagingExtras, ensureStaging } from '../db/target.js';
+import { extraColumns } from '../db/csvCopy.js';
 import { ImporterError, errorCode } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
@@ -27,6 +28,7 @@ import { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { keepThresholdRejects } from './keptRejects.js';
 import { produce } from './producer.js';
+import { refusedRows, rejectCounter } from './threshold.js';
 import { skipChanged, type FileReport } from '../observability/report.js';
 
 export interface PipelineSettings {
@@ -95,7 +97,17 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
         input.onProgress!(metrics);
       }
     : undefined;
-  const consumers = startConsumers(jt.pipeline.consumers, buffer, { budget, target, retry: settings.retry, logger, metrics, beforeCommit: settings.beforeCommit, onCommitted: progress });
+  const countReject = rejectCounter(jt, file.path, { previous: previousRejects, metrics, byCode: report.rejects_by_reason, stop: true });
+  const consumers = startConsumers(jt.pipeline.consumers, buffer, {
+    budget,
+    target,
+    retry: settings.retry,
+    logger,
+    metrics,
+    beforeCommit: settings.beforeCommit,
+    onCommitted: progress,
+    refused: refusedRows(jt, file.path, previousRejects, metrics, report.rejects_by_reason, countReject),
+  });
 
   let records = 0;
   let read: Fingerprint | undefined;
@@ -113,6 +125,9 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
       put: (batch) => buffer.put(batch),
       onProgress: progress,
       parsePool: settings.parsePool,
+      countReject,
+      prepareCsv: (copy) =>
+        withRetry('add staging columns', () => budget.withClient((c) => addStagingExtras(c, input.fileId, extraColumns(copy))), settings.retry, logger),
     }));
     buffer.close();
   } catch (err) {
