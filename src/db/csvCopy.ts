@@ -57,13 +57,20 @@ class RowIndex {
     if (a === 0 && b === this.count) return [...this.batch.data];
     return [this.data().subarray(this.start(a), this.end(b - 1))];
   }
-  /** The row of [a, b) that COPY line `line` (1-based, counted from row a) falls in. */
+  /**
+   * The row of [a, b) that COPY line `line` (1-based, counted from row a) falls in. PostgreSQL
+   * counts a line per row, plus each line break inside quotes in the COPY's line-break style, which
+   * it learns at the end of the first row (our rows end in LF): before that it counts each CR inside
+   * quotes, after it each LF.
+   */
   rowAtLine(a: number, b: number, line: number): number | undefined {
     const d = this.data();
     let lines = 0;
     for (let k = a; k < b; k++) {
-      const end = this.end(k);
-      for (let i = d.indexOf(0x0a, this.start(k)); i !== -1 && i < end; i = d.indexOf(0x0a, i + 1)) lines++;
+      const end = this.end(k) - 1;
+      const inside = k === a ? 0x0d : 0x0a;
+      lines++;
+      for (let i = d.indexOf(inside, this.start(k)); i !== -1 && i < end; i = d.indexOf(inside, i + 1)) lines++;
       if (lines >= line) return k;
     }
     return undefined;
