@@ -28,7 +28,7 @@ export interface BatchTarget {
  * COPYs rejects encoded by encodeReject into the quarantine, in the caller's transaction: their own
  * columns from the data, the file's from the defaults that read these settings (migration 6).
  */
-async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly Uint8Array[]): Promise<void> {
+export async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly Uint8Array[]): Promise<void> {
   await client.query(
     `SELECT set_config('importer.run_id', $1, true), set_config('importer.job_type', $2, true), set_config('importer.file_id', $3, true),
        set_config('importer.file', $4, true)`,
@@ -63,7 +63,9 @@ export async function commitBatch(
     let refused: readonly Reject[] = [];
     if (batch.raw) {
       await setCsvSession(client, batch.raw.copy);
-      refused = await copyCsvRows(client, stagingName(t.fileId), batch, t.jobType, onRefused);
+      // Strategy batches COPYs straight into the target: the batch is visible with its checkpoint.
+      const into = t.jobType.target.strategy === 'batches' ? targetName(t.jobType) : stagingName(t.fileId);
+      refused = await copyCsvRows(client, into, batch, t.jobType, onRefused);
     } else {
       const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
       await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
@@ -155,6 +157,7 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
     if (records !== input.records) {
       throw new ImporterError('INTERNAL', `${t.file}: checkpoints cover ${records} records but the file has ${input.records}`, { file: t.file });
     }
+    if (t.jobType.target.strategy === 'batches') return endBatchesFile(client, t, input, totals);
     // The checkpoints vouch for `rows` staged rows: never move a file unless they are all there.
     const staged = await stagedRowCount(client, t.fileId);
     if ((staged ?? 0) !== rows) {
@@ -190,6 +193,22 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
     );
     return { status: 'loaded', rows, rejected, moved };
   });
+}
+
+/**
+ * Strategy batches: the rows are in the target already, each batch with its checkpoint. Over the
+ * threshold, the file fails and what loaded stays (the checkpoints say what, and a later run
+ * resumes after it rather than loading it twice).
+ */
+async function endBatchesFile(client: pg.ClientBase, t: BatchTarget, input: FinalizeInput, totals: FileTotals): Promise<FinalizeResult> {
+  const { records, rows, rejected } = totals;
+  if (input.overThreshold(rejected, records)) return { status: 'threshold', rows, rejected };
+  await client.query(
+    `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
+       rows_inserted = $3, rows_updated = 0, rows_duplicate = 0, error = NULL, error_code = NULL WHERE id = $1`,
+    [t.fileId, records, rows, rejected],
+  );
+  return { status: 'loaded', rows, rejected, moved: { inserted: rows, updated: 0, duplicates: 0 } };
 }
 
 /**

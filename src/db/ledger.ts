@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { SourceFile } from '../source/discover.js';
 import { type ConnectionBudget, isConnectionBroken, type Lease } from './budget.js';
+import type { Strategy } from '../jobtypes/schema.js';
 import { committedRanges, resetFileProgress, stagingMatches, type CommittedRange } from './checkpoints.js';
 import { dropStaging } from './target.js';
 import { withTransaction } from './transaction.js';
@@ -184,7 +185,7 @@ export class Ledger {
    * it, resuming after its committed batches. On 'load' the caller holds the file's lock and must
    * call `unlock` when done.
    */
-  async claimFile(jobType: string, file: SourceFile, sha256: string, runId: number, force: boolean): Promise<Claim> {
+  async claimFile(jobType: string, file: SourceFile, sha256: string, runId: number, force: boolean, strategy: Strategy = 'staged'): Promise<Claim> {
     const row = await this.budget.withClient(async (c) => {
       await c.query(
         `INSERT INTO importer.files (job_type, path, size, sha256, status, run_id) VALUES ($1, $2, $3, $4, 'pending', $5)
@@ -214,8 +215,11 @@ export class Ledger {
             return { kind: 'skip', fileId, reason: 'already loaded', loadedAs: rows[0]!.path } as const;
           }
           let committed: CommittedRange[] = [];
-          if (status === 'loaded' || status === 'failed') {
+          if (status === 'loaded' || (status === 'failed' && strategy !== 'batches')) {
             await resetFileProgress(c, fileId);
+          } else if (strategy === 'batches') {
+            // The committed batches are in the target: resume after them, whatever ended the last attempt.
+            committed = await committedRanges(c, fileId);
           } else {
             committed = await committedRanges(c, fileId);
             if (committed.length > 0 && !(await stagingMatches(c, fileId, committed.reduce((s, r) => s + r.rows, 0)))) {

@@ -214,6 +214,10 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
   }
   const strategy = strategyProblem(d);
   if (strategy) problems.push(strategy);
+  else if (d.target.strategy !== 'staged' && (d.csv.parser === 'client' || (d.csv.parser === 'auto' && clientOnly.length > 0))) {
+    const why = d.csv.parser === 'client' ? 'csv.parser is client' : `the client parser is needed for ${clientOnly.join('; ')}`;
+    problems.push({ path: 'target.strategy', message: `strategy ${d.target.strategy} needs the server parser, but ${why}; use strategy staged` });
+  }
   const name = d.name ?? fallbackName;
   if (problems.length > 0) return { ok: false, name, problems };
   return { ok: true, jobType: build(d, name, absFile, { ...resolved, clientOnly }) };

@@ -1,5 +1,6 @@
 /**
- * The topology of one file's load. It only wires the stages, each in its own module:
+ * The topology of one file's load (strategies staged and batches; direct is direct.ts). It only
+ * wires the stages, each in its own module:
  *
  *   producer.ts (read → header → record source → batcher) → buffer.ts (bounded FIFO)
  *     → consumer.ts (COPY, one transaction per batch) → finish.ts (finalize, ledger, lock)
@@ -8,55 +9,32 @@
  * buffer is full, and it reads the next chunk only after its batches found room. So the bytes in
  * memory stay within (buffer capacity + consumers + 1) batches plus one read chunk.
  */
-import type { Logger } from 'pino';
-import type { Batch } from '../db/batch.js';
-import type { ConnectionBudget } from '../db/budget.js';
-import type { CommittedRange } from '../db/checkpoints.js';
+import type { Batch, CsvCopy } from '../db/batch.js';
 import type { BatchTarget } from '../db/copy.js';
-import type { Ledger } from '../db/ledger.js';
-import { withRetry, type RetryPolicy } from '../db/retry.js';
-import { addStagingExtras, ensureStaging } from '../db/target.js';
 import { extraColumns } from '../db/csvCopy.js';
+import { withRetry } from '../db/retry.js';
+import { addStagingExtras, ensureStaging } from '../db/target.js';
 import { ImporterError, errorCode } from '../errors.js';
-import type { JobType } from '../jobtypes/normalize.js';
-import type { SourceFile } from '../source/discover.js';
+import { PipelineMetrics } from '../observability/metrics.js';
+import { skipChanged } from '../observability/report.js';
 import { changedSince, type Fingerprint } from '../source/fingerprint.js';
 import { BoundedBuffer } from './buffer.js';
 import { startConsumers } from './consumer.js';
+import { checkNoExtras, loadDirect } from './direct.js';
 import { failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
-import { PipelineMetrics } from '../observability/metrics.js';
-import type { ParsePool } from './parsePool.js';
 import { keepThresholdRejects } from './keptRejects.js';
+import type { LoadFileInput } from './loadInput.js';
 import { produce } from './producer.js';
 import { refusedRows, rejectCounter } from './threshold.js';
-import { skipChanged, type FileReport } from '../observability/report.js';
 
-export interface PipelineSettings {
-  readonly retry: RetryPolicy;
-  /** The process's parse threads, shared by all files; without one (or with size 0) files parse in the main thread. */
-  readonly parsePool?: ParsePool | undefined;
-  /** Test hook: called by each consumer before it commits a batch. */
-  readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
-}
+export type { LoadFileInput, PipelineSettings } from './loadInput.js';
 
-export interface LoadFileInput {
-  readonly jobType: JobType;
-  readonly file: SourceFile;
-  readonly fileId: number;
-  readonly runId: number;
-  readonly committed: readonly CommittedRange[];
-  /** What the file was when it was claimed: a file that changes while it loads is not loaded. */
-  readonly claimed: Fingerprint;
-  readonly budget: ConnectionBudget;
-  readonly ledger: Ledger;
-  readonly logger: Logger;
-  readonly settings: PipelineSettings;
-  readonly signal: AbortSignal;
-  /** Filled in as the file goes. */
-  readonly report: FileReport;
-  readonly onProgress?: ((m: PipelineMetrics) => void) | undefined;
-  /** Loads of this file in this call that found their staged rows lost and started again. */
-  readonly reloads?: number | undefined;
+/** Server-side parsing: staging keeps the file's columns the definition does not name; the target cannot. */
+async function prepareCsv(input: LoadFileInput, copy: CsvCopy): Promise<void> {
+  const { jobType: jt, file, budget, settings, logger } = input;
+  if (jt.target.strategy !== 'staged') return checkNoExtras(jt, file.path, copy);
+  const extras = extraColumns(copy);
+  if (extras.length > 0) await withRetry('add staging columns', () => budget.withClient((c) => addStagingExtras(c, input.fileId, extras)), settings.retry, logger);
 }
 
 /** How often one run reloads a file whose staged rows were lost (each time by a server crash). */
@@ -68,6 +46,7 @@ const MAX_RELOADS = 3;
  * is released).
  */
 export async function loadFile(input: LoadFileInput): Promise<StagedReport | undefined> {
+  if (input.jobType.target.strategy === 'direct') return loadDirect(input).then(() => undefined);
   let keepLock = false;
   try {
     const staged = await load(input);
@@ -89,7 +68,8 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
   report.rejects_by_reason = {};
   report.warnings = [];
 
-  await withRetry('create staging table', () => budget.withClient((c) => ensureStaging(c, jt, input.fileId)), settings.retry, logger);
+  const staged = jt.target.strategy === 'staged';
+  if (staged) await withRetry('create staging table', () => budget.withClient((c) => ensureStaging(c, jt, input.fileId)), settings.retry, logger);
   const progress = input.onProgress
     ? () => {
         metrics.buffer.capacity = buffer.capacity;
@@ -126,8 +106,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
       onProgress: progress,
       parsePool: settings.parsePool,
       countReject,
-      prepareCsv: (copy) =>
-        withRetry('add staging columns', () => budget.withClient((c) => addStagingExtras(c, input.fileId, extraColumns(copy))), settings.retry, logger),
+      prepareCsv: (copy) => prepareCsv(input, copy),
     }));
     buffer.close();
   } catch (err) {
@@ -146,6 +125,13 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     return undefined;
   }
   const changed = await changedSince(file, input.claimed, read);
+  if (changed && !staged) {
+    // Its batches are in the target already: say so loudly; the checkpoints keep what loaded.
+    const err = new ImporterError('SOURCE_CHANGED', `${file.path}: the file changed while it was loading (${changed}); the batches committed so far stay in the target`, { file: file.path });
+    failReport(report, err, false);
+    await recordUnloaded(finish, report, records);
+    return undefined;
+  }
   if (changed) {
     // Nothing of it is visible yet (it is only staged): forget it, and let a later run load it whole.
     await withRetry(`${file.path}: forget a changed file`, () => input.ledger.abandonFile(input.fileId, `changed while loading: ${changed}`), settings.retry, logger);

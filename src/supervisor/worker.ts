@@ -79,7 +79,7 @@ export async function runJobType(ctx: WorkerContext, jt: JobType, files: FileRep
         log.warn({ file: file.path, why: changed }, 'the file is changing (still being written?); skipped, a later run loads it once it is complete');
         continue;
       }
-      const claim = await withRetry(`${file.path}: claim`, () => ctx.ledger.claimFile(jt.name, file, claimed.sha256, ctx.runId, ctx.force), ctx.settings.retry, log);
+      const claim = await withRetry(`${file.path}: claim`, () => ctx.ledger.claimFile(jt.name, file, claimed.sha256, ctx.runId, ctx.force, jt.target.strategy), ctx.settings.retry, log);
       fileId = claim.fileId;
       if (claim.kind === 'skip') {
         report.reason = claim.loadedAs && claim.loadedAs !== file.path ? `${claim.reason} as ${claim.loadedAs}` : claim.reason;
