@@ -36,13 +36,19 @@ export async function dryRun(jt: JobType, files: readonly string[], logger: Logg
     if (!st?.isFile()) throw new ImporterError('SOURCE_NOT_FOUND', `${f}: no such file`, { file: abs });
     sources.push({ path: abs, relative: path.basename(abs), size: st.size, mtimeMs: st.mtimeMs, gzip: /\.gz$/i.test(abs) });
   }
+  // No database here: the client parser checks the values, under its own (stricter) rules.
+  const serverParsed = jt.csv.parser === 'server';
+  const clientJt: JobType = serverParsed ? { ...jt, csv: { ...jt.csv, parser: 'client' } } : jt;
   const out: DryRunFile[] = [];
   for (const file of sources) {
     const report: DryRunFile = { path: file.path, status: 'ok', rows: 0, would_load: 0, rejected: 0, rejects_by_reason: {}, warnings: [], rejects: [] };
+    if (serverParsed) {
+      report.warnings.push('checked with the client parser (validate needs no database); `run` lets PostgreSQL parse these values, which it may read more leniently (docs/casting.md)');
+    }
     const metrics = new PipelineMetrics();
     try {
       ({ records: report.rows } = await produce({
-        jobType: jt,
+        jobType: clientJt,
         file,
         committed: [],
         logger,

@@ -13,9 +13,8 @@ import { withRetry } from '../db/retry.js';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { PipelineMetrics } from '../observability/metrics.js';
-import { skipChanged } from '../observability/report.js';
 import { changedSince } from '../source/fingerprint.js';
-import { failReport, recordUnloaded, type FinishContext } from './finish.js';
+import { endChanged, failReport, recordUnloaded, type FinishContext } from './finish.js';
 import { produce } from './producer.js';
 import { refusedRows, rejectCounter, thresholdExceeded, thresholdMessage } from './threshold.js';
 import type { LoadFileInput } from './loadInput.js';
@@ -39,12 +38,7 @@ export async function loadDirect(input: LoadFileInput): Promise<void> {
   let records = 0;
   try {
     const out = await withRetry(`${file.path}: load in one transaction`, () => attempt(input, target), settings.retry, logger);
-    if (out.kind === 'changed') {
-      await withRetry(`${file.path}: forget a changed file`, () => input.ledger.abandonFile(input.fileId, `changed while loading: ${out.why}`), settings.retry, logger);
-      skipChanged(report, out.why);
-      logger.warn({ file: file.path, why: out.why }, 'the file changed while it was loading; nothing of it was loaded, a later run loads it once it is complete');
-      return;
-    }
+    if (out.kind === 'changed') return await endChanged(finish, report, out.why, 0);
     records = out.records;
     report.rows_rejected = out.rejected;
     if (out.kind === 'threshold') {

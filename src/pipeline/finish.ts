@@ -13,7 +13,7 @@ import { ImporterError, errorCode, errorMessage } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import type { SourceFile } from '../source/discover.js';
 import { readRawRecords } from './rawRecords.js';
-import type { FileReport } from '../observability/report.js';
+import { skipChanged, type FileReport } from '../observability/report.js';
 import { thresholdExceeded, thresholdMessage } from './threshold.js';
 
 export interface FinishContext {
@@ -77,6 +77,23 @@ export async function recordUnloaded(ctx: FinishContext, report: FileReport, rec
     ctx.logger.warn({ file: report.path, err: errorMessage(err) }, 'could not record the file as not loaded; the next run picks it up');
   }
   ctx.logger.error({ file: report.path, code: report.error?.code, line: report.error?.line }, report.error?.message ?? 'file not loaded');
+}
+
+/**
+ * A file that changed while it loaded. When nothing of it is visible (staged, direct) it is
+ * forgotten and skipped (SOURCE_CHANGED), for a later run to load whole; under strategy batches its
+ * committed batches are in the target already, so it fails, loudly, and its checkpoints say what loaded.
+ */
+export async function endChanged(ctx: FinishContext, report: FileReport, why: string, records: number): Promise<void> {
+  const path = ctx.file.path;
+  if (ctx.jobType.target.strategy === 'batches') {
+    failReport(report, new ImporterError('SOURCE_CHANGED', `${path}: the file changed while it was loading (${why}); the batches committed so far stay in the target`, { file: path }), false);
+    await recordUnloaded(ctx, report, records);
+    return;
+  }
+  await withRetry(`${path}: forget a changed file`, () => ctx.ledger.abandonFile(ctx.target.fileId, `changed while loading: ${why}`), ctx.retry, ctx.logger);
+  skipChanged(report, why);
+  ctx.logger.warn({ file: path, why }, 'the file changed while it was loading; nothing of it was loaded, a later run loads it once it is complete');
 }
 
 /**

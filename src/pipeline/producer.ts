@@ -116,10 +116,7 @@ export async function produce(input: ProduceInput): Promise<Produced> {
   };
   /** The header is read: start the record source, past the committed part of a resumed file. */
   const begin = async (h: HeaderRead, at: number) => {
-    for (const w of h.mapping.warnings) {
-      input.warnings.push(w);
-      input.logger.warn({ jobType: jt.name, file: file.path }, w);
-    }
+    for (const w of h.mapping.warnings) noteWarning(input, w);
     let start = { line: h.line, offset: h.offset };
     let rest = h.rest;
     if (resume && resume.offset > h.offset) {
@@ -132,11 +129,7 @@ export async function produce(input: ProduceInput): Promise<Produced> {
     const csv = jt.csv.parser === 'server' ? csvCopyFor(jt, h.mapping) : undefined;
     if (csv) await input.prepareCsv?.(csv);
     batcher = new Batcher(jt.batch.rows, jt.batch.bytes, input.committed, resume && resume.offset > h.offset ? resume.record : 0, countReject, metrics, csv);
-    records = csv
-      ? serverSource(jt, h.mapping, start, csv.prefixed)
-      : usesPool(input)
-        ? poolSource(input.parsePool, jt, h.mapping, start, metrics)
-        : inlineSource(jt, h.mapping, start);
+    records = recordSourceFor(input, h.mapping, start, csv);
     if (rest.length > 0) await records.push(rest, take);
   };
 
@@ -170,6 +163,18 @@ export async function produce(input: ProduceInput): Promise<Produced> {
     reader.close();
     records?.close();
   }
+}
+
+function noteWarning(input: ProduceInput, w: string): void {
+  input.warnings.push(w);
+  input.logger.warn({ jobType: input.jobType.name, file: input.file.path }, w);
+}
+
+/** The record source of a file: server-side parsing (`csv` set), the parse threads, or inline. */
+function recordSourceFor(input: ProduceInput, mapping: HeaderMapping, start: { line: number; offset: number }, csv: CsvCopy | undefined): RecordSource {
+  if (csv) return serverSource(input.jobType, mapping, start, csv.prefixed);
+  if (usesPool(input)) return poolSource(input.parsePool, input.jobType, mapping, start, input.metrics);
+  return inlineSource(input.jobType, mapping, start);
 }
 
 function cutOne(batcher: Batcher): Batch[] {

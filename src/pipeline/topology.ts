@@ -16,12 +16,11 @@ import { withRetry } from '../db/retry.js';
 import { addStagingExtras, ensureStaging } from '../db/target.js';
 import { ImporterError, errorCode } from '../errors.js';
 import { PipelineMetrics } from '../observability/metrics.js';
-import { skipChanged } from '../observability/report.js';
 import { changedSince, type Fingerprint } from '../source/fingerprint.js';
 import { BoundedBuffer } from './buffer.js';
 import { startConsumers } from './consumer.js';
 import { checkNoExtras, loadDirect } from './direct.js';
-import { failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
+import { endChanged, failReport, finalize, recordUnloaded, type FinishContext, type StagedReport } from './finish.js';
 import { keepThresholdRejects } from './keptRejects.js';
 import type { LoadFileInput } from './loadInput.js';
 import { produce } from './producer.js';
@@ -125,24 +124,19 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     return undefined;
   }
   const changed = await changedSince(file, input.claimed, read);
-  if (changed && !staged) {
-    // Its batches are in the target already: say so loudly; the checkpoints keep what loaded.
-    const err = new ImporterError('SOURCE_CHANGED', `${file.path}: the file changed while it was loading (${changed}); the batches committed so far stay in the target`, { file: file.path });
-    failReport(report, err, false);
-    await recordUnloaded(finish, report, records);
-    return undefined;
-  }
   if (changed) {
-    // Nothing of it is visible yet (it is only staged): forget it, and let a later run load it whole.
-    await withRetry(`${file.path}: forget a changed file`, () => input.ledger.abandonFile(input.fileId, `changed while loading: ${changed}`), settings.retry, logger);
-    skipChanged(report, changed);
-    logger.warn({ file: file.path, why: changed }, 'the file changed while it was loading; nothing of it was loaded, a later run loads it once it is complete');
+    await endChanged(finish, report, changed, records);
     return undefined;
   }
   const end = await finalize(finish, records, report);
   if (end.kind === 'staged') return end.staged;
   if (end.kind === 'ended') return undefined;
-  // The staged rows were lost (a server crash emptied them): the file's progress was reset; load it again.
+  return reload(input, finish, end, records);
+}
+
+/** The staged rows were lost (a server crash emptied them): the file's progress was reset; load it again. */
+async function reload(input: LoadFileInput, finish: FinishContext, lost: { staged: number | undefined; expected: number }, records: number): Promise<StagedReport | undefined> {
+  const { file, report, logger } = input;
   const reloads = (input.reloads ?? 0) + 1;
   if (reloads > MAX_RELOADS) {
     const err = new ImporterError('STAGING_LOST', `${file.path}: staged rows were lost ${reloads} times (server crashes); the next run loads the file again`, { file: file.path });
@@ -151,7 +145,7 @@ async function load(input: LoadFileInput): Promise<StagedReport | undefined> {
     return undefined;
   }
   logger.warn(
-    { file: file.path, staged: end.staged ?? 0, checkpointed: end.expected },
+    { file: file.path, staged: lost.staged ?? 0, checkpointed: lost.expected },
     'staged rows do not match the checkpoints (lost in a server crash); loading the file again from the start',
   );
   report.resumed = false;

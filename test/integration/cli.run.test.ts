@@ -208,7 +208,7 @@ describe('rejects and dry runs', () => {
       [10, 'CAST_INVALID_NUMERIC'],
       [5, 'REQUIRED_MISSING'],
     ]);
-    expect(rejects[0]).toMatchObject({ job_type: 'orders', column_name: 'amount', message: 'column "amount": "not-a-number" is not a number' });
+    expect(rejects[0]).toMatchObject({ job_type: 'orders', column_name: 'amount', message: 'column "amount": invalid input syntax for type numeric: "not-a-number"' });
     expect(typeof rejects[0].byte_offset).toBe('number');
     const csv = await runCli(['rejects', 'orders', '--csv', '--jobtypes', path.join(ROOT, 'jobtypes')], { env });
     expect(csv.code, csv.stderr).toBe(0);

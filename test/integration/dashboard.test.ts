@@ -76,7 +76,7 @@ describe('dashboard API', () => {
     expect(file).toMatchObject({ status: 'loaded', rows_loaded: 1, rows_rejected: 1 });
     const rejects = (await (await get(`/api/files/${file.id}/rejects`)).json()) as any;
     expect(rejects.groups).toEqual([
-      { code: 'CAST_INVALID_INTEGER', count: 1, samples: [{ line: 3, column: 'id', message: 'column "id": "not-a-number" is not a valid integer', record: 'not-a-number,<script>window.__xss = 1</script>' }] },
+      { code: 'CAST_INVALID_INTEGER', count: 1, samples: [{ line: 3, column: 'id', message: 'column "id": invalid input syntax for type integer: "not-a-number"', record: 'not-a-number,<script>window.__xss = 1</script>' }] },
     ]);
     expect((await get('/api/runs/999999')).status).toBe(404);
   });

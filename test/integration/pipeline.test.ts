@@ -13,6 +13,9 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { jobtypesDir, runCli, tempDir } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
+/** The parse threads are the client parser's: server-parsed files never use them. */
+const CLIENT = 'csv: { parser: client }\n';
+
 let db: TestDatabase;
 let dataDir: string;
 beforeAll(async () => {
@@ -44,12 +47,15 @@ describe('order and completeness', () => {
     { name: 'buffer_3_consumers_4', rows: 3000, batchRows: 250, buffer: 3, consumers: 4 },
     // Over 4 MiB: parsed by worker threads, pieces cut on record boundaries (quoted newlines inside).
     { name: 'parse_threads_2', rows: 40000, batchRows: 3000, buffer: 2, consumers: 2, parseThreads: 2 },
-  ];
+    // The client parser in the main thread (the cases above parse on the server).
+    { name: 'client_inline', rows: 3000, batchRows: 250, buffer: 2, consumers: 2, client: true },
+  ] as { name: string; rows: number; batchRows: number; buffer: number; consumers: number; parseThreads?: number; client?: boolean }[];
   for (const c of cases) {
     it(`loads every row exactly once: ${c.rows} rows, batch ${c.batchRows}, buffer ${c.buffer}, consumers ${c.consumers}`, async () => {
       const src = await tempDir('importer-src-');
       await writeGeneratedCsv(path.join(src, 'data.csv'), c.rows);
-      const dir = await jobtypesDir({ [`${c.name}.yaml`]: generatedJobType({ name: c.name, dir: src, table: c.name, batchRows: c.batchRows }) });
+      const extra = c.parseThreads || c.client ? CLIENT : '';
+      const dir = await jobtypesDir({ [`${c.name}.yaml`]: generatedJobType({ name: c.name, dir: src, table: c.name, batchRows: c.batchRows, extra }) });
       const report = await run({
         jobtypesDir: dir,
         databaseUrl: db.url,
@@ -118,7 +124,7 @@ describe('one parse-thread pool for the process', () => {
         lines.push(order.map((n) => csv(g[n]!)).join(','));
       }
       await writeFile(path.join(src, 'data.csv'), lines.join('\n') + '\n');
-      defs[`pool_${k}.yaml`] = generatedJobType({ name: `pool_${k}`, dir: src, table: `pool_${k}`, batchRows: 2500 });
+      defs[`pool_${k}.yaml`] = generatedJobType({ name: `pool_${k}`, dir: src, table: `pool_${k}`, batchRows: 2500, extra: CLIENT });
     }
     const dir = await jobtypesDir(defs);
     const report = await run({ jobtypesDir: dir, databaseUrl: db.url, dataDir, jobs: 3, parseThreads: 2, maxConnections: 7, logger: silentLogger() });
@@ -136,7 +142,7 @@ describe('a parse thread that dies', () => {
     for (const name of ['thread_ok', 'thread_dies']) {
       const src = await tempDir('importer-src-');
       await writeGeneratedCsv(path.join(src, 'data.csv'), 40000); // over 4 MiB: parsed in the pool
-      dirs[`${name}.yaml`] = generatedJobType({ name, dir: src, table: name, batchRows: 2500 });
+      dirs[`${name}.yaml`] = generatedJobType({ name, dir: src, table: name, batchRows: 2500, extra: CLIENT });
     }
     const dir = await jobtypesDir(dirs);
     process.env.IMPORTER_FAULT = 'thread_dies:thread-exit';
@@ -172,7 +178,7 @@ describe('resuming with parse threads', () => {
     }
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(src, 'data.csv'), lines.join('\n') + '\n');
-    const dir = await jobtypesDir({ 'resume_threads.yaml': generatedJobType({ name: 'resume_threads', dir: src, table: 'resume_threads', batchRows: 1000, extra: 'errors: { max_rejects: 100 }\n' }) });
+    const dir = await jobtypesDir({ 'resume_threads.yaml': generatedJobType({ name: 'resume_threads', dir: src, table: 'resume_threads', batchRows: 1000, extra: CLIENT + 'errors: { max_rejects: 100 }\n' }) });
     // First run: stopped (as by SIGTERM) after a few batches committed.
     const stop = new AbortController();
     let commits = 0;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
+import YAML from 'yaml';
+import { generatedJobType } from '../../bench/generate.js';
 import { normalizeJobType } from '../../src/jobtypes/normalize.js';
 import { formatProblem } from '../../src/jobtypes/load.js';
 
@@ -28,8 +30,8 @@ describe('jobtypes normalize', () => {
     expect(jt.name).toBe('orders');
     expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv', settleSeconds: 0 });
     expect(jt.pipeline).toEqual({ bufferBatches: 4, consumers: 2 });
-    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore' });
-    expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false });
+    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore', parser: 'server', parserChoice: 'auto', clientOnly: [] });
+    expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false, strategy: 'staged' });
     expect(jt.maxRejects).toEqual({ kind: 'count', value: 0, text: '0' });
     expect(jt.batch).toEqual({ rows: 10000, bytes: 8388608, flushMs: 1000 });
     expect(jt.columns[1]).toMatchObject({ name: 'amount', source: 'Amount (EUR)', trim: true, required: false });
@@ -92,5 +94,40 @@ describe('jobtypes normalize', () => {
     if (!r.ok) return;
     expect(r.jobType.target.schema).toBe('analytics');
     expect(r.jobType.maxRejects).toEqual({ kind: 'percent', value: 1.5, text: '1.5%' });
+  });
+});
+
+describe('csv.parser', () => {
+  const parse = (raw: unknown) => {
+    const r = normalizeJobType(raw, FILE, {});
+    if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    return r.jobType.csv;
+  };
+
+  it('auto takes the server path for the bench job type', () => {
+    const raw = YAML.parse(generatedJobType({ name: 'bench', dir: '/tmp', table: 'bench' }));
+    expect(parse(raw)).toMatchObject({ parser: 'server', parserChoice: 'auto', clientOnly: [] });
+  });
+
+  it('auto takes the client path for a date with format DD/MM/YYYY, and says why', () => {
+    const raw = { ...base(), columns: [{ name: 'd', type: 'date', format: 'DD/MM/YYYY' }] };
+    const csv = parse(raw);
+    expect(csv.parser).toBe('client');
+    expect(csv.clientOnly).toEqual(['columns[0].format: PostgreSQL reads dates in ISO order only']);
+  });
+
+  it.each([
+    [{ null_if: ['n/a'] }, 'columns[0].null_if'],
+    [{ decimal: ',' }, 'columns[0].decimal'],
+    [{ thousands: ',' }, 'columns[0].thousands'],
+  ])('parser server with %o is a definition error that names it', (extra, named) => {
+    const raw = { ...base(), csv: { parser: 'server' }, columns: [{ name: 'n', type: 'numeric', ...extra }] };
+    expect(problems(raw)).toEqual([expect.stringMatching(new RegExp(`^csv\\.parser: parser server cannot do what this definition asks \\(${named.replace(/[[\].]/g, '\\$&')}`))]);
+  });
+
+  it('an explicit trim on text and a max_field_bytes keep the client parser; the default trim does not', () => {
+    expect(parse({ ...base(), columns: [{ name: 't', type: 'text', trim: true }] }).parser).toBe('client');
+    expect(parse({ ...base(), csv: { max_field_bytes: 100 } }).parser).toBe('client');
+    expect(parse({ ...base(), columns: [{ name: 'n', type: 'integer' }] }).parser).toBe('server');
   });
 });
