@@ -153,6 +153,10 @@ export interface JobTypeListRow {
   enabled: boolean;
   table: string | null;
   mode: string | null;
+  /** The parser in force (csv.parser, auto resolved), the load strategy, and what keeps the server from parsing. */
+  parser: string | null;
+  strategy: string | null;
+  client_only: string[];
   source: string | null;
   schedule: string | null;
   next_fire: string | null;
@@ -162,8 +166,18 @@ export interface JobTypeListRow {
 
 /** `importer jobtypes list`. */
 export function formatJobTypeList(rows: readonly JobTypeListRow[]): string {
-  const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'SOURCE', 'SCHEDULE', 'NEXT FIRE'];
-  const cells = rows.map((r) => [r.name, r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO', r.table ?? '-', r.mode ?? '-', r.source ?? '-', r.schedule ?? '-', r.next_fire ?? '-']);
+  const header = ['NAME', 'VALID', 'TABLE', 'MODE', 'PARSER', 'STRATEGY', 'SOURCE', 'SCHEDULE', 'NEXT FIRE'];
+  const cells = rows.map((r) => [
+    r.name,
+    r.valid ? (r.enabled ? 'yes' : 'disabled') : 'NO',
+    r.table ?? '-',
+    r.mode ?? '-',
+    r.parser ?? '-',
+    r.strategy ?? '-',
+    r.source ?? '-',
+    r.schedule ?? '-',
+    r.next_fire ?? '-',
+  ]);
   let out = table([header, ...cells]) + '\n';
   for (const r of rows) for (const e of r.errors) out += `\n${e}`;
   if (rows.some((r) => r.errors.length > 0)) out += '\n';
