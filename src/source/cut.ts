@@ -52,39 +52,50 @@ export class RecordCutter {
     if (buf && buf.length > 0) this.cut(buf, true, sink);
   }
 
-  // long: one scan loop; splitting it would cost a call per byte
+  // long: one scan; the next quote, LF and CR are found with indexOf and kept until passed
   private cut(buf: Buffer, last: boolean, sink: CutSink): number {
-    const q = this.quote;
     const n = buf.length;
+    const find = (byte: number, from: number) => {
+      const i = buf.indexOf(byte, from);
+      return i === -1 ? n : i;
+    };
+    let nextQ = find(this.quote, 0);
+    let nextLF = find(LF, 0);
+    let nextCR = find(CR, 0);
     let start = 0;
-    let inQuote = false;
-    let breaks = 0;
     let i = 0;
-    while (i < n) {
-      const c = buf[i]!;
-      if (c === q) {
-        inQuote = !inQuote;
-        i++;
+    let breaks = 0;
+    for (;;) {
+      const eol = nextLF < nextCR ? nextLF : nextCR;
+      if (nextQ < eol) {
+        // A quoted stretch: its line breaks are data (counted as lines), up to the closing quote.
+        const close = find(this.quote, nextQ + 1);
+        while (nextLF < close) {
+          breaks++;
+          nextLF = find(LF, nextLF + 1);
+        }
+        while (nextCR < close) {
+          if (nextCR + 1 === n && !last && close === n) break;
+          if (buf[nextCR + 1] !== LF) breaks++;
+          nextCR = find(CR, nextCR + 1);
+        }
+        if (close === n) break;
+        i = close + 1;
+        nextQ = find(this.quote, i);
         continue;
       }
-      if (c !== LF && c !== CR) {
-        i++;
-        continue;
-      }
+      if (eol === n) break;
       // A CR at the very end may be the first half of a CRLF: wait for the next byte.
-      if (c === CR && i + 1 === n && !last) break;
-      const width = c === CR && buf[i + 1] === LF ? 2 : 1;
+      if (eol === nextCR && eol + 1 === n && !last) break;
+      const next = eol === nextCR && buf[eol + 1] === LF ? eol + 2 : eol + 1;
       breaks++;
-      if (inQuote) {
-        i += width;
-        continue;
-      }
-      const next = i + width;
-      sink(buf, start, i, next, this.line, this.line + breaks, this.offset);
+      sink(buf, start, eol, next, this.line, this.line + breaks, this.offset);
       this.line += breaks;
       this.offset += next - start;
       breaks = 0;
       start = i = next;
+      if (nextLF < next) nextLF = find(LF, next);
+      if (nextCR < next) nextCR = find(CR, next);
     }
     if (last && start < n) {
       sink(buf, start, n, n, this.line, this.line + breaks, this.offset);

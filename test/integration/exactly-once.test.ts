@@ -49,19 +49,24 @@ async function expectExactlyOnce(table: string, rows: number): Promise<void> {
 }
 
 describe('kill -9 mid-file, then run again', () => {
-  for (const key of [false, true]) {
-    it(`resumes after the last committed batch with no loss and no duplicates (${key ? 'with' : 'without'} a key)`, async () => {
-      const name = key ? 'kill_key' : 'kill_nokey';
+  const variants = [
+    { name: 'kill_nokey', target: '', resumes: true },
+    { name: 'kill_key', target: '\n  key: [id]', resumes: true },
+    { name: 'kill_batches', target: '\n  strategy: batches', resumes: true },
+    { name: 'kill_direct', target: '\n  key: [id]\n  strategy: direct', resumes: false },
+  ];
+  for (const v of variants) {
+    it(`${v.resumes ? 'resumes after the last committed batch' : 'loads the file again from the start'} with no loss and no duplicates (${v.name})`, async () => {
+      const { name } = v;
       await q('DELETE FROM importer.checkpoints').catch(() => undefined);
-      const dir = await jobtypesDir({
-        [`${name}.yaml`]: generatedJobType({ name, dir: src, table: name, batchRows: 2000, extra: key ? '' : '' }).replace(
-          `table: ${name}`,
-          `table: ${name}${key ? '\n  key: [id]' : ''}`,
-        ),
-      });
+      let def = generatedJobType({ name, dir: src, table: name, batchRows: 2000 }).replace(`table: ${name}`, `table: ${name}${v.target}`);
+      // Keyless batches cannot check `required` (the target has no NOT NULL to do it).
+      if (name === 'kill_batches') def = def.replace('required: true', 'required: false');
+      const dir = await jobtypesDir({ [`${name}.yaml`]: def });
       const env = { DATABASE_URL: server.url };
       const first = startCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--consumers', '2'], { env });
-      expect(await waitFor(async () => (await committedBatches()) >= 5), 'some committed batches').toBe(true);
+      if (v.resumes) expect(await waitFor(async () => (await committedBatches()) >= 5), 'some committed batches').toBe(true);
+      else expect(await waitFor(async () => (await q(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY %${name}%'`)).length > 0), 'a COPY running').toBe(true);
       first.child.kill('SIGKILL');
       const killed = await first.done;
       expect(killed.signal).toBe('SIGKILL');
@@ -71,7 +76,7 @@ describe('kill -9 mid-file, then run again', () => {
       const second = await runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env });
       expect(second.code, second.stderr).toBe(0);
       const report = JSON.parse(second.stdout);
-      expect(report.jobs[0].files[0]).toMatchObject({ status: 'loaded', resumed: true, rows_loaded: ROWS });
+      expect(report.jobs[0].files[0]).toMatchObject({ status: 'loaded', resumed: v.resumes, rows_loaded: ROWS });
       await expectExactlyOnce(name, ROWS);
 
       const third = await runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env });
@@ -103,20 +108,25 @@ describe('the database goes down mid-import', () => {
 });
 
 describe('several instances at once', () => {
-  it('four importer processes on the same job types load every file exactly once', async () => {
+  it.each([
+    ['staged', 'multi', ''],
+    ['batches', 'multi_batches', '\n  key: [id]\n  strategy: batches'],
+    ['direct', 'multi_direct', '\n  key: [id]\n  strategy: direct'],
+  ])('four importer processes on the same job types load every file exactly once (strategy %s)', async (_strategy, name, target) => {
     const multi = await tempDir('importer-multi-src-');
     const files = 6;
     const per = 20_000;
     await mkdir(multi, { recursive: true });
     for (let i = 0; i < files; i++) await writeGeneratedCsv(path.join(multi, `part-${i}.csv`), per, i * per + 1);
-    const dir = await jobtypesDir({ 'multi.yaml': generatedJobType({ name: 'multi', dir: multi, table: 'multi', batchRows: 1000 }) });
+    const def = generatedJobType({ name, dir: multi, table: name, batchRows: 1000 }).replace(`table: ${name}`, `table: ${name}${target}`);
+    const dir = await jobtypesDir({ [`${name}.yaml`]: def });
     const env = { DATABASE_URL: server.url };
     const runs = await Promise.all([0, 1, 2, 3].map(() => runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env })));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const loadedBy = runs.map((r) => JSON.parse(r.stdout).jobs[0].files.filter((f: { status: string }) => f.status === 'loaded').length);
     expect(loadedBy.reduce((a, b) => a + b, 0)).toBe(files);
-    await expectExactlyOnce('multi', files * per);
-    const ledger = await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM importer.files WHERE job_type = 'multi' GROUP BY status`);
+    await expectExactlyOnce(name, files * per);
+    const ledger = await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM importer.files WHERE job_type = '${name}' GROUP BY status`);
     expect(ledger).toEqual([{ status: 'loaded', n: files }]);
   });
 });

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { RecordCutter } from '../../src/source/cut.js';
+import { RecordParser } from '../../src/source/parse.js';
+
+interface Cut {
+  text: string;
+  line: number;
+  nextLine: number;
+  offset: number;
+  end: number;
+}
+
+function cut(text: string, chunkSize: number): Cut[] {
+  const c = new RecordCutter('"', 1 << 20, { line: 1, offset: 0 });
+  const out: Cut[] = [];
+  const sink = (buf: Buffer, s: number, e: number, next: number, line: number, nextLine: number, offset: number) =>
+    out.push({ text: buf.subarray(s, e).toString(), line, nextLine, offset, end: offset + (next - s) });
+  const buf = Buffer.from(text);
+  for (let i = 0; i < buf.length; i += chunkSize) c.push(buf.subarray(i, i + chunkSize), sink);
+  c.end(sink);
+  return out;
+}
+
+/** What the client parser says of the same records: start line, next line, offset, end. */
+function parsed(text: string): Omit<Cut, 'text'>[] {
+  const p = new RecordParser({ delimiter: ',', quote: '"', escape: '"', maxRecordSize: 1 << 20 });
+  const out: Omit<Cut, 'text'>[] = [];
+  const sink = (_f: string[], line: number, offset: number, raw: { end(): number; nextLine(): number }) => out.push({ line, nextLine: raw.nextLine(), offset, end: raw.end() });
+  p.write(Buffer.from(text), sink);
+  p.end(sink);
+  return out;
+}
+
+describe('RecordCutter', () => {
+  for (const [name, nl] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const) {
+    const text = `a,b${nl}1,"x${nl}y"${nl}2,z${nl}${nl}"3","multi${nl}${nl}line ""q"""${nl}4,last`;
+    for (const chunk of [1, 2, 3, 5, 7, 1000]) {
+      it(`cuts at line breaks outside quotes with ${name} endings, as the client parser counts lines (chunks of ${chunk})`, () => {
+        const r = cut(text, chunk);
+        expect(r.map((x) => x.text)).toEqual(['a,b', `1,"x${nl}y"`, '2,z', '', `"3","multi${nl}${nl}line ""q"""`, '4,last']);
+        expect(r.map(({ line, nextLine, offset, end }) => ({ line, nextLine, offset, end }))).toEqual(parsed(text));
+      });
+    }
+  }
+
+  it('keeps a CR that is the last byte of a chunk until it knows whether an LF follows', () => {
+    const r = cut('a\r\nb\r\nc', 2);
+    expect(r.map((x) => [x.text, x.line, x.end])).toEqual([['a', 1, 3], ['b', 2, 6], ['c', 3, 7]]);
+  });
+
+  it('makes the rest of the stream one record when a quote never closes', () => {
+    const r = cut('a,b\n1,"open\n2,x\n', 4);
+    expect(r.map((x) => [x.text, x.line])).toEqual([['a,b', 1], ['1,"open\n2,x\n', 2]]);
+  });
+
+  it('stops a record that grows past the limit', () => {
+    const c = new RecordCutter('"', 16, { line: 1, offset: 0 });
+    expect(() => c.push(Buffer.from('a,"' + 'x'.repeat(40)), () => undefined)).toThrow(expect.objectContaining({ code: 'CSV_MAX_RECORD_SIZE' }));
+  });
+});
