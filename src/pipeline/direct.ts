@@ -5,7 +5,7 @@
  * the source, a crash) leaves nothing behind; a transient database error loads it again from the
  * start, within the retry deadline.
  */
-import type { CsvCopy, Reject } from '../db/batch.js';
+import type { Batch, CsvCopy, Reject } from '../db/batch.js';
 import { abortDirect, beginDirect, commitDirect, copyDirectBatch } from '../db/direct.js';
 import type { BatchTarget } from '../db/copy.js';
 import { extraColumns } from '../db/csvCopy.js';
@@ -15,7 +15,8 @@ import type { JobType } from '../jobtypes/normalize.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import { changedSince } from '../source/fingerprint.js';
 import { endChanged, failReport, recordUnloaded, type FinishContext } from './finish.js';
-import { produce } from './producer.js';
+import { BoundedBuffer } from './buffer.js';
+import { produce, type Produced } from './producer.js';
 import { refusedRows, rejectCounter, thresholdExceeded, thresholdMessage } from './threshold.js';
 import type { LoadFileInput } from './loadInput.js';
 
@@ -69,20 +70,12 @@ async function attempt(input: LoadFileInput, target: BatchTarget): Promise<Outco
   return input.budget.withClient(async (client) => {
     await beginDirect(client, target);
     try {
+      // One consumer (the file's one transaction) behind the bounded buffer: reading and cutting
+      // the next batches overlaps the COPY of this one.
+      const buffer = new BoundedBuffer<Batch>(jt.pipeline.bufferBatches);
       let rows = 0;
-      const produced = await produce({
-        jobType: jt,
-        file,
-        committed: [],
-        logger: input.logger,
-        signal: input.signal,
-        metrics,
-        rejectsByCode: report.rejects_by_reason,
-        warnings: report.warnings,
-        countReject,
-        prepareCsv: async (copy) => checkNoExtras(jt, file.path, copy),
-        onProgress: input.onProgress,
-        put: async (batch) => {
+      const consumer = (async () => {
+        for (let batch = await buffer.take(); batch; batch = await buffer.take()) {
           const found: Reject[] = [];
           const r = await copyDirectBatch(client, target, batch, (x) => {
             found.push(x);
@@ -92,8 +85,34 @@ async function attempt(input: LoadFileInput, target: BatchTarget): Promise<Outco
           rows += batch.rows - r.length;
           metrics.consumers.rowsCommitted = rows;
           input.onProgress?.(metrics);
-        },
+        }
+      })().catch((err: unknown) => {
+        buffer.fail(err);
+        throw err;
       });
+      let produced: Produced;
+      try {
+        produced = await produce({
+          jobType: jt,
+          file,
+          committed: [],
+          logger: input.logger,
+          signal: input.signal,
+          metrics,
+          rejectsByCode: report.rejects_by_reason,
+          warnings: report.warnings,
+          countReject,
+          prepareCsv: async (copy) => checkNoExtras(jt, file.path, copy),
+          onProgress: input.onProgress,
+          put: (batch) => buffer.put(batch),
+        });
+        buffer.close();
+      } catch (err) {
+        buffer.fail(err);
+        await consumer.catch(() => undefined);
+        throw err;
+      }
+      await consumer;
       const changed = await changedSince(file, input.claimed, produced.read);
       if (changed) {
         await abortDirect(client);
