@@ -10,7 +10,7 @@ import { CastFailure, compileCaster } from './pipeline/cast.js';
 import { openSource } from './source/open.js';
 import { RecordParser } from './source/parse.js';
 import type { Column } from './jobtypes/normalize.js';
-import type { ColumnType, Encoding } from './jobtypes/schema.js';
+import { SQL_TYPE_NAMES, type ColumnType, type Encoding } from './jobtypes/schema.js';
 
 export interface Sniffed {
   encoding: Encoding;
@@ -72,7 +72,7 @@ export function snakeCase(header: string, index: number): string {
 }
 
 function column(type: ColumnType): Column {
-  return { name: 'x', type, required: false, source: 'x', trim: true, nullIf: [], default: undefined, format: undefined, decimal: '.', thousands: undefined };
+  return { name: 'x', type, sqlType: SQL_TYPE_NAMES[type], required: false, source: 'x', trim: true, nullIf: [], default: undefined, format: undefined, decimal: '.', thousands: undefined };
 }
 
 export async function sniff(file: string, maxRows: number): Promise<Sniffed> {

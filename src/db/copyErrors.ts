@@ -26,7 +26,8 @@ function errorColumn(err: { where?: string; column?: string }, jt: JobType): str
   return null;
 }
 
-const INVALID_BY_TYPE: Record<ColumnType, string> = {
+const INVALID_BY_TYPE: Record<ColumnType | 'server', string> = {
+  server: 'PG_22P02',
   text: 'PG_22P02',
   integer: 'CAST_INVALID_INTEGER',
   bigint: 'CAST_INVALID_INTEGER',
@@ -75,7 +76,7 @@ export function copyRowError(err: unknown, jt: JobType): CopyRowError {
       case '22007':
       case '22008':
       case '22P05':
-        return type ? INVALID_BY_TYPE[type] : `PG_${e.code}`;
+        return type && type !== 'server' ? INVALID_BY_TYPE[type] : `PG_${e.code}`;
       default:
         return `PG_${e.code}`;
     }

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
-import { ident, isAlreadyExists, qualified, SQL_TYPES } from './sql.js';
+import { ident, isAlreadyExists, qualified } from './sql.js';
 
 export function targetName(jt: JobType): string {
   return qualified(jt.target.schema, jt.target.table);
@@ -12,8 +12,20 @@ export function stagingName(fileId: number | string): string {
   return qualified('importer_staging', `file_${fileId}`);
 }
 
+/** Types only the server knows (csv.parser: server) must exist there: otherwise the definition is wrong. */
+async function checkServerTypes(client: pg.ClientBase, jt: JobType): Promise<void> {
+  for (const [i, c] of jt.columns.entries()) {
+    if (c.type !== 'server') continue;
+    const { rows } = await client.query<{ t: string | null }>('SELECT to_regtype($1)::text AS t', [c.sqlType]);
+    if (!rows[0]?.t) {
+      throw new ImporterError('JOBTYPE_INVALID', `${jt.file}: columns[${i}].type: the server knows no type "${c.sqlType}"`, { file: jt.file, path: `columns[${i}].type` });
+    }
+  }
+}
+
 /** Creates the target table when it is missing and `create` is on; otherwise checks that it exists. */
 export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<void> {
+  await checkServerTypes(client, jt);
   const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [targetName(jt)]);
   if (rows[0]?.t) return;
   if (!jt.target.create) {
@@ -23,7 +35,7 @@ export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<
       { table: `${jt.target.schema}.${jt.target.table}` },
     );
   }
-  const cols = jt.columns.map((c) => `${ident(c.name)} ${SQL_TYPES[c.type]}${jt.target.key.includes(c.name) ? ' NOT NULL' : ''}`);
+  const cols = jt.columns.map((c) => `${ident(c.name)} ${c.sqlType}${jt.target.key.includes(c.name) ? ' NOT NULL' : ''}`);
   if (jt.target.lineage) cols.push(`${ident('_source_file')} text`, `${ident('_source_line')} bigint`, `${ident('_run_id')} bigint`);
   if (jt.target.key.length > 0) cols.push(`PRIMARY KEY (${jt.target.key.map(ident).join(', ')})`);
   try {
@@ -50,7 +62,7 @@ export async function ensureStaging(client: pg.ClientBase, jt: JobType, fileId: 
   const cols = jt.columns.map((c, i) => {
     const required = c.required && c.default === undefined;
     const check = required && c.type === 'text' ? ` CONSTRAINT ${ident(`importer_required_${i}`)} CHECK (${ident(c.name)} <> '')` : '';
-    return `${ident(c.name)} ${SQL_TYPES[c.type]}${required ? ' NOT NULL' : ''}${check}`;
+    return `${ident(c.name)} ${c.sqlType}${required ? ' NOT NULL' : ''}${check}`;
   });
   await client.query(`CREATE TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
 }
@@ -102,7 +114,7 @@ export async function moveStagedRows(
     if (c.default === undefined) return names[i]!;
     params.push(c.default);
     const value = c.required && c.type === 'text' ? `NULLIF(${names[i]}, '')` : names[i];
-    return `COALESCE(${value}, $${params.length}::${SQL_TYPES[c.type]}) AS ${names[i]}`;
+    return `COALESCE(${value}, $${params.length}::${c.sqlType}) AS ${names[i]}`;
   });
   if (jt.target.lineage) {
     targetCols.push(ident('_source_file'), ident('_source_line'), ident('_run_id'));

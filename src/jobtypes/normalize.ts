@@ -9,6 +9,8 @@ import { hint } from '../util/didYouMean.js';
 import { clientOnlyOptions, strategyProblem, type ParserChoice, type Strategy } from './parser.js';
 import {
   COLUMN_TYPES,
+  SERVER_TYPE,
+  SQL_TYPE_NAMES,
   jobTypeSchema,
   type ColumnType,
   type Encoding,
@@ -18,7 +20,10 @@ import {
 
 export interface Column {
   readonly name: string;
-  readonly type: ColumnType;
+  /** The importer's type; 'server' for any other type the server knows (csv.parser: server only). */
+  readonly type: ColumnType | 'server';
+  /** The type in the target's and staging's DDL: the importer's type's SQL name, or the server type as written. */
+  readonly sqlType: string;
   readonly required: boolean;
   /** The CSV header this column reads (matched case- and whitespace-insensitively). */
   readonly source: string;
@@ -223,9 +228,18 @@ export function normalizeJobType(raw: unknown, file: string, env: NodeJS.Process
   return { ok: true, jobType: build(d, name, absFile, { ...resolved, clientOnly }) };
 }
 
+const isColumnType = (t: string): t is ColumnType => (COLUMN_TYPES as readonly string[]).includes(t);
+
 /** Column names, header names, formats and the key: each unique and consistent. */
 function checkColumns(d: ParsedJobType, problems: DefinitionProblem[]): void {
   const names = new Set<string>();
+  d.columns.forEach((c, i) => {
+    if (!isColumnType(c.type)) {
+      if (d.csv.parser === 'server' && SERVER_TYPE.test(c.type.trim())) return;
+      const server = d.csv.parser === 'server' ? ' (and not a type name PostgreSQL could know)' : ' (or any PostgreSQL type, with csv.parser: server)';
+      problems.push({ path: `columns[${i}].type`, message: `unknown type "${c.type}"${hint(c.type, [...COLUMN_TYPES])}; expected one of ${COLUMN_TYPES.join(', ')}${server}` });
+    }
+  });
   d.columns.forEach((c, i) => {
     if (names.has(c.name)) problems.push({ path: `columns[${i}].name`, message: `duplicate column "${c.name}"` });
     names.add(c.name);
@@ -283,7 +297,8 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
   const columns: Column[] = d.columns.map((c) =>
     Object.freeze({
       name: c.name,
-      type: c.type,
+      type: isColumnType(c.type) ? c.type : 'server',
+      sqlType: isColumnType(c.type) ? SQL_TYPE_NAMES[c.type] : c.type.trim(),
       required: c.required,
       source: c.source ?? c.name,
       trim: c.trim ?? c.type !== 'text',

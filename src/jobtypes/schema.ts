@@ -28,6 +28,31 @@ export const COLUMN_TYPES = [
 ] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
+/** The PostgreSQL type of each column type (a column's `sqlType`). */
+export const SQL_TYPE_NAMES: Record<ColumnType, string> = {
+  text: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  smallint: 'smallint',
+  numeric: 'numeric',
+  real: 'real',
+  double: 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
+  uuid: 'uuid',
+  json: 'json',
+  jsonb: 'jsonb',
+};
+
+/**
+ * A PostgreSQL type name as a definition may write it under csv.parser: server (it goes into DDL,
+ * so nothing but names, a precision and array brackets): `inet`, `varchar(20)`, `numeric(10,2)`,
+ * `timestamp(3) with time zone`, `int[]`, `public.mood`.
+ */
+export const SERVER_TYPE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*(\(\s*\d+\s*(,\s*\d+\s*)?\))?( with(out)? time zone)?(\[\])*$/;
+
 export const MODES = ['append', 'upsert', 'replace'] as const;
 
 /** csv.parser: who parses the values (jobtypes/parser.ts decides what auto means). */
@@ -46,8 +71,8 @@ const singleChar = z.string().length(1, 'must be exactly one character');
 export const columnSchema = z.strictObject({
   /** Target column name. Any text: it is always quoted in SQL. */
   name: identifier,
-  /** One of COLUMN_TYPES. */
-  type: z.enum(COLUMN_TYPES),
+  /** One of COLUMN_TYPES; with csv.parser: server, any type the server knows (inet, varchar(20), int[]…). */
+  type: z.string().min(1, 'must not be empty'),
   /** A missing or empty value rejects the row. @default false */
   required: z.boolean().default(false),
   /** The CSV header when it differs from `name`. @default name */

@@ -42,6 +42,9 @@ function typeCaster(col: Column, ctx: CastContext): (v: string) => string | Cast
   const bad = (code: string, what: string) => (v: string) =>
     new CastFailure(code, `column "${col.name}": ${JSON.stringify(truncate(v))} is not ${what}`);
   switch (col.type) {
+    case 'server':
+      // A type only the server knows (csv.parser: server): the client parser (importer validate) passes it on.
+      return (v) => v;
     case 'text':
       return (v) => (v.includes('\0') ? new CastFailure('CAST_NUL_BYTE', `column "${col.name}": text contains a NUL byte`) : v);
     case 'smallint':

@@ -12,7 +12,7 @@ import { restartPolicy } from './restartPolicy.js';
 import { runJobType, type FileReport, type JobReport, type WorkerContext } from './worker.js';
 
 /** Errors a restart cannot fix: the definition or the environment must change first (and isPermanent's). */
-const NOT_RESTARTABLE: ReadonlySet<ReportedCode> = new Set<ErrorCode>(['SOURCE_NOT_FOUND', 'TARGET_MISSING', 'INTERRUPTED']);
+const NOT_RESTARTABLE: ReadonlySet<ReportedCode> = new Set<ErrorCode>(['SOURCE_NOT_FOUND', 'TARGET_MISSING', 'JOBTYPE_INVALID', 'INTERRUPTED']);
 
 export interface SuperviseOptions {
   /** Job types that run at once. */

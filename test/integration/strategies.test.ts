@@ -115,3 +115,45 @@ columns:
     expect(r.stderr).toMatch(message);
   });
 });
+
+describe('types only the server knows (csv.parser: server)', () => {
+  it('loads inet, varchar(n) and arrays; a value too long is a one-row reject; an unknown type fails only its job type', async () => {
+    const src = await tempDir('importer-types-');
+    await writeFile(path.join(src, 'a.csv'), 'ip,code,tags\n10.0.0.1,ab,"{x,y}"\n::1,toolong,{}\nnot-an-ip,ok,{}\n');
+    const dir = await jobtypesDir({
+      'types.yaml': `source: { path: ${JSON.stringify(src)} }
+csv: { parser: server }
+target: { table: server_types }
+columns:
+  - { name: ip, type: inet }
+  - { name: code, type: varchar(3) }
+  - { name: tags, type: "text[]" }
+errors: { max_rejects: 5 }
+`,
+      'unknown.yaml': `source: { path: ${JSON.stringify(src)} }
+csv: { parser: server }
+target: { table: unknown_types }
+columns:
+  - { name: ip, type: no_such_type }
+`,
+    });
+    const r = await runCli(['run', '--jobtypes', dir, '--data-dir', dataDir, '--json'], { env: { DATABASE_URL: db.url } });
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    const types = report.jobs.find((j: { name: string }) => j.name === 'types');
+    expect(types.files[0]).toMatchObject({ status: 'loaded', rows_loaded: 1, rows_rejected: 2 });
+    expect(await db.query(`SELECT ip::text, code, tags::text FROM server_types`)).toEqual([{ ip: '10.0.0.1/32', code: 'ab', tags: '{x,y}' }]);
+    const rejects = await db.query<{ line: string; code: string }>(`SELECT line, code FROM importer.rejects WHERE job_type = 'types' ORDER BY line`);
+    expect(rejects.map((x) => [Number(x.line), x.code])).toEqual([[3, 'PG_22001'], [4, 'PG_22P02']]);
+    const unknown = report.jobs.find((j: { name: string }) => j.name === 'unknown');
+    expect(unknown.status).toBe('failed');
+    expect(JSON.stringify(unknown)).toMatch(/columns\[0\]\.type: the server knows no type/);
+  });
+
+  it('keeps "did you mean" for a mistyped type under the other parsers', async () => {
+    const src = await tempDir('importer-types-');
+    const dir = await jobtypesDir({ 'typo.yaml': `source: { path: ${JSON.stringify(src)} }\ntarget: { table: typo }\ncolumns:\n  - { name: n, type: integr }\n` });
+    const r = await runCli(['run', '--jobtypes', dir, '--data-dir', dataDir], { env: { DATABASE_URL: db.url } });
+    expect(r.stderr).toMatch(/columns\[0\]\.type: unknown type "integr" \(did you mean "integer"\?\)/);
+  });
+});

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CastFailure, compileCaster } from '../../src/pipeline/cast.js';
 import type { Column } from '../../src/jobtypes/normalize.js';
-import type { ColumnType } from '../../src/jobtypes/schema.js';
+import { SQL_TYPE_NAMES, type ColumnType } from '../../src/jobtypes/schema.js';
 
 function col(type: ColumnType, extra: Partial<Column> = {}): Column {
-  return { name: 'c', type, required: false, source: 'c', trim: type !== 'text', nullIf: [], default: undefined, format: undefined, decimal: '.', thousands: undefined, ...extra };
+  return { name: 'c', type, sqlType: SQL_TYPE_NAMES[type], required: false, source: 'c', trim: type !== 'text', nullIf: [], default: undefined, format: undefined, decimal: '.', thousands: undefined, ...extra };
 }
 const cast = (c: Column, v: string | undefined, quoted = false, tz?: string) => compileCaster(c, { timezone: tz })(v, () => quoted);
 const code = (r: unknown) => (r instanceof CastFailure ? r.code : r);
