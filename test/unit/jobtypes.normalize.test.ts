@@ -43,7 +43,7 @@ describe('jobtypes normalize', () => {
     const raw = base();
     (raw.columns[0] as { type: string }).type = 'integr';
     expect(problems(raw)).toEqual([
-      'columns[0].type: unknown type "integr" (did you mean "integer"?); expected one of text, integer, bigint, smallint, numeric, real, double, boolean, date, timestamp, timestamptz, uuid, json, jsonb',
+      'columns[0].type: unknown type "integr" (did you mean "integer"?); expected one of text, integer, bigint, smallint, numeric, real, double, boolean, date, timestamp, timestamptz, uuid, json, jsonb (or any PostgreSQL type, with csv.parser: server)',
     ]);
   });
 
