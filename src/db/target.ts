@@ -57,14 +57,21 @@ export async function ensureTarget(client: pg.ClientBase, jt: JobType): Promise<
  * run then moved a partial file and recorded it as loaded.)
  */
 export async function ensureStaging(client: pg.ClientBase, jt: JobType, fileId: number): Promise<void> {
-  // `required` without a default, as constraints: server-parsed rows that break one are one-row
-  // rejects (REQUIRED_MISSING); the client path rejects such rows before they get here.
+  await client.query(`CREATE TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${stagingColumns(jt)})`);
+}
+
+/**
+ * The definition's columns as staging has them: its types, and `required` without a default as
+ * constraints (server-parsed rows that break one are one-row rejects, REQUIRED_MISSING; the client
+ * path rejects such rows before they get here).
+ */
+export function stagingColumns(jt: JobType): string {
   const cols = jt.columns.map((c, i) => {
     const required = c.required && c.default === undefined;
     const check = required && c.type === 'text' ? ` CONSTRAINT ${ident(`importer_required_${i}`)} CHECK (${ident(c.name)} <> '')` : '';
     return `${ident(c.name)} ${c.sqlType}${required ? ' NOT NULL' : ''}${check}`;
   });
-  await client.query(`CREATE TABLE IF NOT EXISTS ${stagingName(fileId)} (_rec bigint NOT NULL, _line bigint NOT NULL, ${cols.join(', ')})`);
+  return cols.join(', ');
 }
 
 /** Server-parsed files: staging keeps the file's columns the definition does not name (fields `fields`), as text. */

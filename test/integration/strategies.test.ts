@@ -157,3 +157,20 @@ columns:
     expect(r.stderr).toMatch(/columns\[0\]\.type: unknown type "integr" \(did you mean "integer"\?\)/);
   });
 });
+
+describe('importer validate with a server and the server parser', () => {
+  it('checks with PostgreSQL in a transaction it rolls back, and lists the lines the two parsers read differently', async () => {
+    const src = await tempDir('importer-validate-');
+    await writeFile(path.join(src, 'a.csv'), 'id,d,n\n1,2024-01-02,5\n2,20240102,6\n3,bad,7\n');
+    const dir = await jobtypesDir({
+      'v.yaml': `source: { path: ${JSON.stringify(src)} }\ntarget: { table: validated }\ncolumns:\n  - { name: id, type: integer }\n  - { name: d, type: date }\n  - { name: n, type: numeric }\nerrors: { max_rejects: 10 }\n`,
+    });
+    const r = await runCli(['validate', 'v', '--jobtypes', dir, '--json'], { env: { DATABASE_URL: db.url } });
+    expect(r.code, r.stderr).toBe(0);
+    const f = JSON.parse(r.stdout).files[0];
+    expect(f).toMatchObject({ rows: 3, would_load: 2, rejected: 1 });
+    expect(f.rejects.map((x: { line: number; code: string }) => [x.line, x.code])).toEqual([[4, 'CAST_INVALID_DATE']]);
+    expect(f.warnings.join('\n')).toMatch(/line 3: PostgreSQL takes a value the client parser rejects \(CAST_INVALID_DATE/);
+    expect(await db.query(`SELECT to_regclass('validated') AS t`)).toEqual([{ t: null }]);
+  });
+});

@@ -1,10 +1,23 @@
-/** `importer validate JOBTYPE [FILE...]`: the dry run, without a database. */
+/** `importer validate JOBTYPE [FILE...]`: the dry run; a database only for the server parser's check (rolled back). */
 import type { Command } from 'commander';
 import { selectJobTypes } from '../../importer.js';
 import { formatProblem, loadJobTypes } from '../../jobtypes/load.js';
 import { dryRun } from '../../validate.js';
 import { formatDryRun } from '../format.js';
-import { addCommon, EXIT, loggerFor, type CommonOptions } from '../options.js';
+import type pg from 'pg';
+import { addDryExtras, beginDryCopy, dryCopyBatch, endDryCopy } from '../../db/dryRun.js';
+import { openClient } from '../../db/pool.js';
+import { addCommon, EXIT, loggerFor, serverChoice, type CommonOptions } from '../options.js';
+import type { DryServer } from '../../validate.js';
+
+function dryServer(client: pg.ClientBase): DryServer {
+  return {
+    begin: (jt) => beginDryCopy(client, jt),
+    extras: (columns) => addDryExtras(client, columns),
+    copy: (jt, batch) => dryCopyBatch(client, jt, batch),
+    end: () => endDryCopy(client),
+  };
+}
 
 export function registerValidate(program: Command): void {
   addCommon(
@@ -26,7 +39,16 @@ export function registerValidate(program: Command): void {
         return;
       }
       const [jt] = selectJobTypes(loaded.valid, [], [name]);
-      const reports = await dryRun(jt!, files, logger);
+      // The server parser's check needs the server the files will load into; the embedded one is not started for it.
+      const url = serverChoice(o).url;
+      const client = url && jt!.csv.parser === 'server' ? openClient(url, 'utc') : undefined;
+      let reports;
+      try {
+        await client?.connect();
+        reports = await dryRun(jt!, files, logger, 1000, client ? dryServer(client) : undefined);
+      } finally {
+        await client?.end().catch(() => undefined);
+      }
       process.stdout.write(o.json ? JSON.stringify({ jobtype: name, files: reports }) + '\n' : formatDryRun(reports, jt!.maxRejects.text));
       process.exitCode = reports.every((r) => r.status === 'ok') ? EXIT.ok : EXIT.failed;
     });
