@@ -11,6 +11,7 @@ import type { JobType } from '../jobtypes/normalize.js';
 import type { Batch, Reject } from './batch.js';
 import { copyIn, encodeReject, REJECT_COLUMNS } from './copyText.js';
 import { copyCsvRows, setCsvSession } from './csvCopy.js';
+import { copyRows, TextRows } from './rowCopy.js';
 import { ident } from './sql.js';
 import { resetFileProgress } from './checkpoints.js';
 import { findRefusedRows, isRowError, type RefusedRow } from './rowErrors.js';
@@ -67,8 +68,9 @@ export async function commitBatch(
       const into = t.jobType.target.strategy === 'batches' ? targetName(t.jobType) : stagingName(t.fileId);
       refused = await copyCsvRows(client, into, batch, t.jobType, onRefused);
     } else {
+      // The client cast it, but the server may still refuse a value (a double that underflows): one-row rejects too.
       const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
-      await copyIn(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, batch.data);
+      refused = await copyRows(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, new TextRows(batch, t.jobType.csv.delimiter), t.jobType, onRefused);
     }
     if (batch.rejects.count > 0 || refused.length > 0) {
       await copyRejects(client, t, refused.length > 0 ? [...batch.rejects.data, Buffer.from(refused.map(encodeReject).join(''))] : batch.rejects.data);

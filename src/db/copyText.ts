@@ -38,7 +38,8 @@ export function encodeReject(r: Reject): string {
 
 const UNESCAPED: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
 
-function decodeValue(v: string): string | null {
+/** One COPY text value back (\\N is null). */
+export function decodeValue(v: string): string | null {
   if (v === '\\N') return null;
   return v.replace(/\\(.)/g, (_m, c: string) => UNESCAPED[c] ?? c);
 }

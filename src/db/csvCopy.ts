@@ -1,18 +1,12 @@
 /**
  * COPY of a server-parsed batch (raw CSV records, FORMAT csv): PostgreSQL's input functions cast the
- * values. A row that the COPY refuses (a value its type does not take, a wrong field count, invalid
- * UTF-8, a NOT NULL or unique violation) becomes a one-row reject, never the batch's failure: the
- * error names the COPY line, which the batch's row marks map back to the record; the COPY runs again
- * under a savepoint without that row. An error that names no line (a foreign key, checked at the
- * end of the statement) is found by bisection. Each refused row costs one more COPY of the rows
- * around it, so the rows are copied at most about twice whatever the number of bad ones.
+ * values, under the session settings the client path's casts assume. A row the COPY refuses is a
+ * one-row reject (db/rowCopy.ts); this module says where each row of a raw batch is.
  */
 import type pg from 'pg';
 import type { JobType } from '../jobtypes/normalize.js';
 import { ROW_MARKS, type Batch, type CsvCopy, type Reject } from './batch.js';
-import { copyIn } from './copyText.js';
-import { copyErrorLine, copyRowError } from './copyErrors.js';
-import { isRowError } from './rowErrors.js';
+import { copyRows, type CopyRows } from './rowCopy.js';
 import { ident, literal as lit } from './sql.js';
 
 /** The staging column that keeps field `i` of a file column the definition does not name. */
@@ -36,7 +30,8 @@ export async function setCsvSession(client: pg.ClientBase, copy: CsvCopy): Promi
   await client.query(`SELECT set_config('DateStyle', 'ISO, YMD', true), set_config('TimeZone', $1, true)`, [copy.timezone ?? 'UTC']);
 }
 
-class RowIndex {
+/** The rows of a server-parsed batch, by its row marks. */
+class RowIndex implements CopyRows {
   private buf: Buffer | undefined;
   constructor(private readonly batch: Batch & { raw: NonNullable<Batch['raw']> }) {}
 
@@ -94,45 +89,10 @@ class RowIndex {
 
 /**
  * COPYs a server-parsed batch into `table`, in the caller's transaction, and returns the rows it
- * refused as rejects. `onReject` is told of each one as it is found, and may throw to stop (the
- * threshold): a file whose every row is refused must not cost a COPY per row.
+ * refused as rejects (db/rowCopy.ts). `onReject` is told of each one as it is found, and may throw
+ * to stop (the threshold): a file whose every row is refused must not cost a COPY per row.
  */
 export async function copyCsvRows(client: pg.ClientBase, table: string, batch: Batch, jt: JobType, onReject: (r: Reject) => void): Promise<Reject[]> {
   if (!batch.raw) throw new Error('copyCsvRows: not a server-parsed batch');
-  const rows = new RowIndex(batch as Batch & { raw: NonNullable<Batch['raw']> });
-  const sql = csvCopySql(table, batch.raw.copy);
-  const rejects: Reject[] = [];
-  const reject = (k: number, err: unknown) => {
-    const e = copyRowError(err, jt);
-    const r: Reject = { line: rows.line(k), offset: rows.offset(k), record: rows.record(k), column: e.column, code: e.code, message: e.message, constraint: e.constraint };
-    rejects.push(r);
-    onReject(r);
-  };
-  const pending: [number, number][] = [[0, rows.count]];
-  while (pending.length > 0) {
-    const [a, b] = pending.shift()!;
-    if (a >= b) continue;
-    await client.query('SAVEPOINT copy_rows');
-    try {
-      await copyIn(client, sql, rows.slice(a, b));
-      await client.query('RELEASE SAVEPOINT copy_rows');
-      continue;
-    } catch (err) {
-      if (!isRowError(err)) throw err;
-      await client.query('ROLLBACK TO SAVEPOINT copy_rows');
-      await client.query('RELEASE SAVEPOINT copy_rows');
-      const line = copyErrorLine(err);
-      const k = line === undefined ? undefined : rows.rowAtLine(a, b, line);
-      if (k !== undefined) {
-        reject(k, err);
-        pending.unshift([a, k], [k + 1, b]);
-      } else if (b - a === 1) {
-        reject(a, err);
-      } else {
-        const mid = (a + b) >>> 1;
-        pending.unshift([a, mid], [mid, b]);
-      }
-    }
-  }
-  return rejects;
+  return copyRows(client, csvCopySql(table, batch.raw.copy), new RowIndex(batch as Batch & { raw: NonNullable<Batch['raw']> }), jt, onReject);
 }
