@@ -159,11 +159,24 @@ async function runVariant(s: Setup, v: Variant, keyed: boolean): Promise<Measure
     return { seconds: (performance.now() - started) / 1000, peakRssMb: NaN };
   }
   await writeFile(path.join(s.jobtypes, 'bench.yaml'), variantJobType(v, s.dir, keyed));
+  await settled(s.client);
   const r = await measured(process.execPath, [BIN, 'run', 'bench', '--jobtypes', s.jobtypes, '--force', '--json', '--log-level', 'warn'], s.env);
   if (r.code !== 0) throw new Error(`importer (${v.name}) failed (${r.code}): ${r.stderr}`);
-  const loaded = JSON.parse(r.stdout).jobs[0].rows_loaded as number;
-  if (loaded !== s.rows) throw new Error(`importer (${v.name}) loaded ${loaded} rows, expected ${s.rows}`);
+  const job = JSON.parse(r.stdout).jobs[0];
+  if (job.rows_loaded !== s.rows) throw new Error(`importer (${v.name}) loaded ${job.rows_loaded} rows, expected ${s.rows}: ${JSON.stringify(job.files)}`);
   return r;
+}
+
+/**
+ * Waits until the previous importer's connections are gone: a backend outlives its client by a
+ * moment, and the file lock it held would make the next run skip the file as "being loaded".
+ */
+async function settled(client: pg.Client): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'importer'`);
+    if (rows[0]!.n === '0') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Rows in one table and not the other, both ways (EXCEPT ALL): 0 and 0 when they hold the same rows. */
@@ -304,6 +317,7 @@ async function main(): Promise<void> {
 async function runVariantWith(s: Setup, v: Variant, extra: string[]): Promise<Measure> {
   await s.client.query(`DROP TABLE IF EXISTS bench_importer; CREATE TABLE bench_importer (${TABLE_COLUMNS})`);
   await writeFile(path.join(s.jobtypes, 'bench.yaml'), variantJobType(v, s.dir, false));
+  await settled(s.client);
   const r = await measured(process.execPath, [BIN, 'run', 'bench', '--jobtypes', s.jobtypes, '--force', '--json', '--log-level', 'warn', ...extra], s.env);
   if (r.code !== 0) throw new Error(`importer (${v.name}) failed (${r.code}): ${r.stderr}`);
   return r;
