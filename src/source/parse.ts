@@ -1,13 +1,23 @@
 /**
  * CSV records with their physical line and byte offset.
  *
- * A thin layer over csv-parse's push API (no stream, no per-record info object: `info: true` costs
- * about 50% more CPU). csv-parse tells us where each record ends (`info.bytes`); we keep the raw
- * bytes of the records not yet emitted, so that each record's start line is counted exactly (embedded
- * newlines included, any of CRLF, LF or CR endings) and its raw text can be shown for a reject.
+ * A thin layer over csv-parse's public API only: its Parser, a Transform stream, written to and read
+ * from synchronously. Writing to a Transform with nothing pending runs csv-parse's state machine at
+ * once, so after `write` the chunk's complete records are in the stream's readable buffer (`read()`
+ * takes them one by one) and a parse error is the stream's `errored`.
+ *
+ * Where each record ends: with RFC 4180 quoting (the usual case, and the only one the parse threads
+ * take) from boundaries.ts, which finds record ends by quote parity, paired in order with csv-parse's
+ * records; with another escape, from csv-parse itself, through the documented `on_record` hook
+ * (its context's `bytes`), which costs about 50% more CPU (boundaries.ts says how much).
+ *
+ * We keep the raw bytes of the records not yet emitted, so that each record's start line is counted
+ * exactly (embedded newlines included, any of CRLF, LF or CR endings) and its raw text can be shown
+ * for a reject.
  */
-import { Parser } from 'csv-parse';
+import { Parser, type Info } from 'csv-parse';
 import { ImporterError, type CsvErrorCode } from '../errors.js';
+import { RecordEnds } from './boundaries.js';
 
 export interface ParserOptions {
   readonly delimiter: string;
@@ -15,6 +25,8 @@ export interface ParserOptions {
   readonly escape: string;
   /** csv-parse's guard against unbounded fields, in characters. */
   readonly maxRecordSize: number;
+  /** Take record ends from csv-parse (`on_record`) even with RFC 4180 quoting: tests compare the two ways. */
+  readonly endsFromCsvParse?: boolean;
   /** When parsing a piece of a larger stream: the physical line and byte offset where it starts. */
   readonly startLine?: number;
   readonly startOffset?: number;
@@ -35,42 +47,11 @@ export interface RawRecord {
 /** Called once per record, with the physical line and byte offset where the record starts. */
 export type RecordSink = (fields: string[], line: number, offset: number, raw: RawRecord) => void;
 
-type CsvApi = {
-  parse(buf: Buffer | undefined, end: boolean, push: (r: string[]) => void, close: () => void): Error | undefined;
-  info: { bytes: number; lines: number };
-  state?: { field?: unknown };
-};
-
-interface FieldBuffer {
-  buf: Buffer;
-  length: number;
-  toString(encoding?: BufferEncoding): string | Uint8Array;
-}
-
-/**
- * csv-parse collects each field's bytes in a growable buffer (`state.field`) and decodes it with
- * `buf.slice(0, length).toString(encoding)`: one Buffer view allocated per field, only to be
- * decoded and dropped. Decoding in place (`buf.toString(encoding, 0, length)`) gives the same
- * string without the view; measured on 1M rows of 12 columns, the producer's CPU went from 9.5 s
- * to 8.2 s. This reaches into csv-parse's parser state, so it is applied only when the state has
- * the shape of csv-parse 6 (a field with a Buffer `buf` and a numeric `length`); otherwise csv-parse
- * is left as it is. A unit test pins that it applies to the installed version.
- */
-function decodeFieldsInPlace(api: CsvApi): boolean {
-  const field = api.state?.field as Partial<FieldBuffer> | undefined;
-  if (!field || !Buffer.isBuffer(field.buf) || typeof field.length !== 'number' || typeof field.toString !== 'function') return false;
-  const original = field.toString;
-  field.toString = function (this: FieldBuffer, encoding?: BufferEncoding) {
-    return encoding ? this.buf.toString(encoding, 0, this.length) : original.call(this, encoding);
-  };
-  return true;
-}
-
 const LF = 0x0a;
 const CR = 0x0d;
 
 export class RecordParser {
-  private readonly api: CsvApi;
+  private readonly parser: Parser;
   /** Unconsumed raw bytes: chunks[0] starts at byte `windowStart` of the stream. */
   private chunks: Buffer[] = [];
   private windowStart = 0;
@@ -96,8 +77,42 @@ export class RecordParser {
   private crChunk: Buffer | undefined;
   private crFrom = 0;
   private crAt = -1;
-  private readonly push = (fields: string[]): void => {
-    const end = this.api.info.bytes;
+  /** An exception thrown by the sink inside `on_record`: csv-parse would report it as its own error. */
+  private sinkError: unknown;
+  /** Record ends by quote parity, or undefined when csv-parse tells them (`on_record`). */
+  private readonly ends: RecordEnds | undefined;
+  private readonly onRecord = (fields: string[], context: Info): null => {
+    try {
+      this.deliver(fields, context.bytes);
+    } catch (err) {
+      this.sinkError = err;
+      throw err;
+    }
+    // Taken here: the stream's readable side stays empty.
+    return null;
+  };
+
+  constructor(opts: ParserOptions) {
+    this.recordLine = opts.startLine ?? 1;
+    this.quotePair = Buffer.from(opts.quote + opts.quote);
+    this.base = opts.startOffset ?? 0;
+    const rfc4180 = opts.escape === opts.quote && Buffer.byteLength(opts.quote) === 1 && !opts.endsFromCsvParse;
+    this.ends = rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!) : undefined;
+    this.parser = new Parser({
+      delimiter: opts.delimiter,
+      quote: opts.quote,
+      escape: opts.escape,
+      relax_column_count: true,
+      max_record_size: opts.maxRecordSize,
+      skip_empty_lines: false,
+      ...(rfc4180 ? {} : { on_record: this.onRecord }),
+    });
+    // A parse error is read from `errored` after each write; the event would only repeat it.
+    this.parser.on('error', () => undefined);
+  }
+
+  /** Hands one record to the sink; `end` is where it ends, from the parser's start. */
+  private deliver(fields: string[], end: number): void {
     const start = this.recordStart;
     const line = this.recordLine;
     this.rawStart = start;
@@ -106,27 +121,7 @@ export class RecordParser {
     this.sink!(fields, line, this.base + start, this.raw);
     this.recordLine = this.nextLine;
     this.recordStart = end;
-  };
-
-  constructor(opts: ParserOptions) {
-    this.recordLine = opts.startLine ?? 1;
-    this.quotePair = Buffer.from(opts.quote + opts.quote);
-    this.base = opts.startOffset ?? 0;
-    // Parser normalizes and validates the options once; we drive its push API (`parser.api`)
-    // directly instead of going through the Transform stream, which saves a stream hop per chunk.
-    this.api = (new Parser({
-      delimiter: opts.delimiter,
-      quote: opts.quote,
-      escape: opts.escape,
-      relax_column_count: true,
-      max_record_size: opts.maxRecordSize,
-      skip_empty_lines: false,
-    }) as unknown as { api: CsvApi }).api;
-    this.decodesInPlace = decodeFieldsInPlace(this.api);
   }
-
-  /** Whether csv-parse's field decoding was replaced by the in-place one (see decodeFieldsInPlace). */
-  readonly decodesInPlace: boolean;
 
   write(chunk: Buffer, sink: RecordSink): void {
     this.chunks.push(chunk);
@@ -142,8 +137,32 @@ export class RecordParser {
 
   private run(chunk: Buffer | undefined, end: boolean, sink: RecordSink): void {
     this.sink = sink;
-    const err = this.api.parse(chunk, end, this.push, () => undefined);
+    if (end) {
+      this.ends?.end(this.windowEnd);
+      this.parser.end();
+    } else {
+      this.ends?.scan(chunk!, this.windowEnd - chunk!.length);
+      this.parser.write(chunk);
+    }
+    if (this.ends) this.drain();
+    if (this.sinkError !== undefined) throw this.sinkError;
+    const err = this.parser.errored;
     if (err) throw this.wrap(err);
+  }
+
+  /** Delivers the records csv-parse completed, each with the next record end found by parity. */
+  private drain(): void {
+    let fields: string[] | null;
+    while ((fields = this.parser.read() as string[] | null) !== null) {
+      const end = this.ends!.take();
+      if (end < 0) {
+        throw new ImporterError('INTERNAL', `line ${this.recordLine}: csv-parse gave a record where no record end was found`, {
+          line: this.recordLine,
+          offset: this.base + this.recordStart,
+        });
+      }
+      this.deliver(fields, end);
+    }
   }
 
   private wrap(err: Error): ImporterError {
