@@ -54,6 +54,10 @@ export interface JobType {
     readonly encoding: Encoding;
     readonly maxFieldBytes: number;
     readonly onExtraColumns: 'ignore' | 'fail';
+    /** Stray quotes are literal text (csv-parse's relax_quotes). */
+    readonly relaxQuotes: boolean;
+    readonly onShortRow: 'reject' | 'fill';
+    readonly onLongRow: 'reject' | 'drop';
   };
   readonly target: {
     readonly schema: string;
@@ -294,6 +298,9 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       encoding: d.csv.encoding,
       maxFieldBytes: d.csv.max_field_bytes,
       onExtraColumns: d.csv.on_extra_columns,
+      relaxQuotes: d.csv.relax_quotes,
+      onShortRow: d.csv.on_short_row,
+      onLongRow: d.csv.on_long_row,
     }),
     target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage }),
     columns: Object.freeze(columns),

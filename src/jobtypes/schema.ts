@@ -106,6 +106,16 @@ export const jobTypeSchema = z.strictObject({
       max_field_bytes: z.number().int().positive().default(1024 * 1024),
       /** Header columns that the definition does not name. @default ignore */
       on_extra_columns: z.enum(['ignore', 'fail']).default('ignore'),
+      /**
+       * A stray quote inside an unquoted field, or text after a closing quote, is read as a literal
+       * character (csv-parse's relax_quotes, as Python's non-strict reader) instead of rejecting the
+       * record. @default false
+       */
+      relax_quotes: z.boolean().default(false),
+      /** A record with fewer fields than the header: reject it, or fill the missing trailing fields with NULL (then each column's default applies). @default reject */
+      on_short_row: z.enum(['reject', 'fill']).default('reject'),
+      /** A record with more fields than the header: reject it, or drop the extra trailing fields (counted in the run report). @default reject */
+      on_long_row: z.enum(['reject', 'drop']).default('reject'),
     })
     .default({
       delimiter: ',',
@@ -114,6 +124,9 @@ export const jobTypeSchema = z.strictObject({
       encoding: 'utf8',
       max_field_bytes: 1024 * 1024,
       on_extra_columns: 'ignore',
+      relax_quotes: false,
+      on_short_row: 'reject',
+      on_long_row: 'reject',
     }),
   target: z.strictObject({
     /** Table name, optionally schema-qualified (analytics.orders). */

@@ -6,7 +6,7 @@
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { countLineBreaks } from '../source/split.js';
-import type { RecordParser } from '../source/parse.js';
+import type { RawRecord, RecordParser } from '../source/parse.js';
 import { didYouMean } from '../util/didYouMean.js';
 import { newRecordParser } from './recordParser.js';
 
@@ -82,6 +82,12 @@ export function mapHeader(jobType: JobType, header: readonly string[] | undefine
   return { indexes, width: header.length, warnings };
 }
 
+/** A broken header record fails the file with its code: no record can be mapped without it. */
+function headerFault(raw: RawRecord): void {
+  const fault = raw.fault();
+  if (fault) throw new ImporterError(fault.code, fault.message, { line: 1 });
+}
+
 /** Where the records start, once the header is read. */
 export interface HeaderRead {
   readonly mapping: HeaderMapping;
@@ -118,6 +124,7 @@ export class HeaderReader {
     this.chunks.push(chunk);
     try {
       this.parser!.write(chunk, (fields, line, offset, raw) => {
+        if (!this.found) headerFault(raw);
         this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line, start: offset, end: raw.end() };
       });
     } catch (err) {
@@ -132,7 +139,8 @@ export class HeaderReader {
 
   /** The file ended: a header with no record after it (or undefined for an empty file). */
   end(): HeaderMapping | undefined {
-    this.parser!.end((fields) => {
+    this.parser!.end((fields, _line, _offset, raw) => {
+      if (!this.found) headerFault(raw);
       this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line: 0, start: 0, end: 0 };
     });
     return this.found?.mapping;

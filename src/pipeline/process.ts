@@ -26,6 +26,9 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
   const checkUtf8 = jt.csv.encoding === 'utf8';
   const maxField = jt.csv.maxFieldBytes;
   const { delimiter, quote } = jt.csv;
+  // Ragged records: missing trailing fields read as absent (NULL, then the column's default), extra ones are not read.
+  const fillShort = jt.csv.onShortRow === 'fill';
+  const dropLong = jt.csv.onLongRow === 'drop';
   const reject = (line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string): Reject => ({
     line,
     offset,
@@ -46,9 +49,11 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
   const quotedEmpty = (): boolean => probeRaw!.hasQuotePair() && isQuotedEmptyField(probeRaw!.text(), probeIndex, delimiter, quote);
 
   return (fields, line, offset, raw) => {
+    const fault = raw.fault();
+    if (fault) return reject(line, offset, raw, null, fault.code, fault.message);
     // A blank line in a multi-column file is not a record.
     if (fields.length === 1 && fields[0] === '' && mapping.width > 1) return null;
-    if (fields.length !== mapping.width) {
+    if (fields.length !== mapping.width && !(fields.length < mapping.width ? fillShort : dropLong)) {
       return reject(line, offset, raw, null, 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', `expected ${mapping.width} fields, found ${fields.length}`);
     }
     probeRaw = raw;

@@ -14,6 +14,9 @@ export function newRecordParser(jt: JobType, start?: { line: number; offset: num
     quote: jt.csv.quote,
     escape: jt.csv.escape,
     maxRecordSize: maxRecordSize(jt),
+    relaxQuotes: jt.csv.relaxQuotes,
+    // A broken record is one reject (process.ts); the header's is the file's error (header.ts).
+    faultsAsRecords: true,
     ...(start ? { startLine: start.line, startOffset: start.offset } : {}),
   });
 }

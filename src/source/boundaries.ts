@@ -15,11 +15,11 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-type Delimiter = 'unknown' | 'lf' | 'crlf' | 'cr';
+export type Delimiter = 'unknown' | 'lf' | 'crlf' | 'cr';
 
 export class RecordEnds {
   private inQuote = false;
-  private mode: Delimiter = 'unknown';
+  private mode: Delimiter;
   /** A CR ended the previous chunk outside quotes: whether it ends a record depends on the next byte. */
   private pendingCr = -1;
   /** Record ends found and not yet taken, as offsets from the start of the stream. */
@@ -30,7 +30,17 @@ export class RecordEnds {
   private nextQuote = -2;
   private nextBreak = -2;
 
-  constructor(private readonly quote: number) {}
+  /** @param mode the record delimiter, when an earlier parser of the same stream found it */
+  constructor(
+    private readonly quote: number,
+    mode: Delimiter = 'unknown',
+  ) {
+    this.mode = mode;
+  }
+
+  get delimiter(): Delimiter {
+    return this.mode;
+  }
 
   /** Scans a chunk that starts at stream offset `abs`. */
   scan(c: Buffer, abs: number): void {

@@ -25,6 +25,13 @@ export interface ParserOptions {
   readonly escape: string;
   /** csv-parse's guard against unbounded fields, in characters. */
   readonly maxRecordSize: number;
+  /** A stray quote in an unquoted field, or text after a closing quote, is literal text (csv-parse's `relax_quotes`). */
+  readonly relaxQuotes?: boolean;
+  /**
+   * A broken record (see CsvFault) is delivered as one record with its fault, and parsing goes on
+   * after it; otherwise it stops the parse with an ImporterError.
+   */
+  readonly faultsAsRecords?: boolean;
   /** Take record ends from csv-parse (`on_record`) even with RFC 4180 quoting: tests compare the two ways. */
   readonly endsFromCsvParse?: boolean;
   /** When parsing a piece of a larger stream: the physical line and byte offset where it starts. */
@@ -42,6 +49,47 @@ export interface RawRecord {
   nextLine(): number;
   /** Whether the raw record contains two quote characters in a row (cheap: no decoding). */
   hasQuotePair(): boolean;
+  /** Why the record could not be read as fields (its fields are then empty), or undefined. */
+  fault(): CsvFault | undefined;
+}
+
+export type CsvFaultCode = 'CSV_QUOTE_NOT_CLOSED' | 'CSV_INVALID_OPENING_QUOTE' | 'CSV_INVALID_CLOSING_QUOTE' | 'CSV_MAX_RECORD_SIZE';
+
+export interface CsvFault {
+  readonly code: CsvFaultCode;
+  readonly message: string;
+}
+
+/** csv-parse's codes for the errors that spoil one record, as we report them (csv-parse lacks the prefix on one). */
+const FAULT_CODES: Readonly<Record<string, CsvFaultCode>> = {
+  CSV_QUOTE_NOT_CLOSED: 'CSV_QUOTE_NOT_CLOSED',
+  INVALID_OPENING_QUOTE: 'CSV_INVALID_OPENING_QUOTE',
+  CSV_INVALID_CLOSING_QUOTE: 'CSV_INVALID_CLOSING_QUOTE',
+  CSV_MAX_RECORD_SIZE: 'CSV_MAX_RECORD_SIZE',
+};
+
+/** A broken record whose end is not found within this many record limits fails the file (memory stays bounded). */
+const BROKEN_HOLD_RECORDS = 16;
+
+/** Bytes of a broken record past the record limit that its raw text shows. */
+export const RECORD_PREFIX_BYTES = 1024;
+
+/**
+ * A broken record being read to its end: from its start, a second csv-parse parser that reads stray
+ * quotes as text and has no record limit (`relax_quotes`, `max_record_size: 0`) says where a lenient
+ * reader ends the record; the strict parser starts again there. A quote that never closes makes
+ * the rest of the stream the one record. A record past the limit is read to its end by quote parity
+ * when the quoting allows (boundaries.ts): csv-parse takes about 40× longer per byte on a long
+ * first line (measured: a 60 MB line without a line break, 100–400 ms per 256 KiB against 10 ms),
+ * where it looks for the record delimiter at every byte.
+ */
+interface Broken {
+  readonly code: CsvFaultCode;
+  readonly message: string;
+  readonly write: (feed: Buffer, at: number) => void;
+  readonly end: () => void;
+  /** Where the record ends, once known (-1 before). */
+  found: number;
 }
 
 /** Called once per record, with the physical line and byte offset where the record starts. */
@@ -50,8 +98,11 @@ export type RecordSink = (fields: string[], line: number, offset: number, raw: R
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** csv-parse's message without its "Invalid Closing Quote:" title. */
+const reason = (err: Error): string => err.message.replace(/^[^:]*:\s*/, '');
+
 export class RecordParser {
-  private readonly parser: Parser;
+  private parser: Parser;
   /** Unconsumed raw bytes: chunks[0] starts at byte `windowStart` of the stream. */
   private chunks: Buffer[] = [];
   private windowStart = 0;
@@ -66,12 +117,22 @@ export class RecordParser {
   private nextLine = 1;
   private rawEnd = 0;
   private readonly raw: RawRecord = {
-    text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
+    text: () => {
+      if (this.fault && this.rawEnd - this.rawStart > this.opts.maxRecordSize) {
+        return `${this.slice(this.rawStart, Math.min(this.rawEnd, this.rawStart + RECORD_PREFIX_BYTES)).toString('utf8')}…`;
+      }
+      return this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, '');
+    },
     bytes: () => this.slice(this.rawStart, this.rawEnd),
     end: () => this.base + this.rawEnd,
     nextLine: () => this.nextLine,
     hasQuotePair: () => this.slice(this.rawStart, this.rawEnd).includes(this.quotePair),
+    fault: () => this.fault,
   };
+  private fault: CsvFault | undefined;
+  private broken: Broken | undefined;
+  /** Where the current strict parser started (it restarts after a broken record). */
+  private mainStart = 0;
   private readonly quotePair: Buffer;
   /** The first CR at or after `crFrom` in `crChunk` (-1: none), see countInChunk. */
   private crChunk: Buffer | undefined;
@@ -80,10 +141,11 @@ export class RecordParser {
   /** An exception thrown by the sink inside `on_record`: csv-parse would report it as its own error. */
   private sinkError: unknown;
   /** Record ends by quote parity, or undefined when csv-parse tells them (`on_record`). */
-  private readonly ends: RecordEnds | undefined;
+  private ends: RecordEnds | undefined;
+  private readonly rfc4180: boolean;
   private readonly onRecord = (fields: string[], context: Info): null => {
     try {
-      this.deliver(fields, context.bytes);
+      this.deliver(fields, this.mainStart + context.bytes);
     } catch (err) {
       this.sinkError = err;
       throw err;
@@ -92,23 +154,31 @@ export class RecordParser {
     return null;
   };
 
-  constructor(opts: ParserOptions) {
+  constructor(private readonly opts: ParserOptions) {
     this.recordLine = opts.startLine ?? 1;
     this.quotePair = Buffer.from(opts.quote + opts.quote);
     this.base = opts.startOffset ?? 0;
-    const rfc4180 = opts.escape === opts.quote && Buffer.byteLength(opts.quote) === 1 && !opts.endsFromCsvParse;
-    this.ends = rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!) : undefined;
-    this.parser = new Parser({
-      delimiter: opts.delimiter,
-      quote: opts.quote,
-      escape: opts.escape,
-      relax_column_count: true,
+    this.rfc4180 = opts.escape === opts.quote && Buffer.byteLength(opts.quote) === 1 && !opts.relaxQuotes && !opts.endsFromCsvParse;
+    this.parser = this.strictParser();
+  }
+
+  /** The parser of records, starting at `mainStart`. */
+  private strictParser(): Parser {
+    const opts = this.opts;
+    this.ends = this.rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!) : undefined;
+    const parser = new Parser({
+      ...this.dialect(),
+      relax_quotes: opts.relaxQuotes ?? false,
       max_record_size: opts.maxRecordSize,
-      skip_empty_lines: false,
-      ...(rfc4180 ? {} : { on_record: this.onRecord }),
+      ...(this.rfc4180 ? {} : { on_record: this.onRecord }),
     });
     // A parse error is read from `errored` after each write; the event would only repeat it.
-    this.parser.on('error', () => undefined);
+    parser.on('error', () => undefined);
+    return parser;
+  }
+
+  private dialect() {
+    return { delimiter: this.opts.delimiter, quote: this.opts.quote, escape: this.opts.escape, relax_column_count: true, skip_empty_lines: false };
   }
 
   /** Hands one record to the sink; `end` is where it ends, from the parser's start. */
@@ -137,17 +207,95 @@ export class RecordParser {
 
   private run(chunk: Buffer | undefined, end: boolean, sink: RecordSink): void {
     this.sink = sink;
-    if (end) {
-      this.ends?.end(this.windowEnd);
-      this.parser.end();
-    } else {
-      this.ends?.scan(chunk!, this.windowEnd - chunk!.length);
-      this.parser.write(chunk);
+    let feed = chunk;
+    let feedAt = this.windowEnd - (chunk?.length ?? 0);
+    for (;;) {
+      if (this.broken) {
+        const b = this.broken;
+        if (feed && feed.length > 0) b.write(feed, feedAt);
+        if (end) b.end();
+        if (b.found < 0) {
+          if (!end) {
+            // Held in memory until its end is found: past this, the file fails as it did before records could fault.
+            if (this.windowEnd - this.recordStart > BROKEN_HOLD_RECORDS * this.opts.maxRecordSize) {
+              throw new ImporterError(b.code, `${b.message} (no record boundary within ${BROKEN_HOLD_RECORDS} × the record limit after it)`, {
+                line: this.recordLine,
+                offset: this.base + this.recordStart,
+              });
+            }
+            return;
+          }
+          b.found = this.windowEnd;
+        }
+        this.broken = undefined;
+        this.deliverFault(b);
+        this.mainStart = b.found;
+        this.parser = this.strictParser();
+        feed = this.slice(b.found, this.windowEnd);
+        feedAt = b.found;
+        if (feed.length === 0 && !end) return;
+        continue;
+      }
+      if (feed) {
+        this.ends?.scan(feed, feedAt);
+        this.parser.write(feed);
+      }
+      if (end) {
+        this.ends?.end(this.windowEnd);
+        this.parser.end();
+      }
+      if (this.ends) this.drain();
+      if (this.sinkError !== undefined) throw this.sinkError;
+      const err = this.parser.errored;
+      if (!err) return;
+      const code = FAULT_CODES[(err as { code?: string }).code ?? ''];
+      if (!code || !this.opts.faultsAsRecords) throw this.wrap(err);
+      this.broken = this.brokenRecord(code, err);
+      feed = this.slice(this.recordStart, this.windowEnd);
+      feedAt = this.recordStart;
     }
-    if (this.ends) this.drain();
-    if (this.sinkError !== undefined) throw this.sinkError;
-    const err = this.parser.errored;
-    if (err) throw this.wrap(err);
+  }
+
+  private brokenRecord(code: CsvFaultCode, err: Error): Broken {
+    const start = this.recordStart;
+    const message = `line ${this.recordLine}: ${reason(err)}`;
+    if (code === 'CSV_MAX_RECORD_SIZE' && this.rfc4180) {
+      const ends = new RecordEnds(Buffer.from(this.opts.quote)[0]!, this.ends!.delimiter);
+      const b: Broken = {
+        code,
+        message,
+        write: (feed, at) => {
+          ends.scan(feed, at);
+          if (b.found < 0) b.found = ends.take();
+        },
+        end: () => undefined,
+        found: -1,
+      };
+      return b;
+    }
+    const finder = new Parser({
+      ...this.dialect(),
+      relax_quotes: true,
+      max_record_size: 0,
+      on_record: (_fields: string[], context: Info) => {
+        if (b.found < 0) b.found = start + context.bytes;
+        return null;
+      },
+    });
+    // An error after the record's end does not matter; one before it leaves the end unknown (the rest of the stream).
+    finder.on('error', () => undefined);
+    const b: Broken = { code, message, write: (feed) => finder.write(feed), end: () => finder.end(), found: -1 };
+    return b;
+  }
+
+  /** Hands a broken record to the sink as one record with its fault and no fields. */
+  private deliverFault(b: Broken): void {
+    this.fault = { code: b.code, message: b.message };
+    try {
+      this.deliver([], b.found);
+    } finally {
+      this.fault = undefined;
+    }
   }
 
   /** Delivers the records csv-parse completed, each with the next record end found by parity. */
@@ -166,10 +314,10 @@ export class RecordParser {
   }
 
   private wrap(err: Error): ImporterError {
-    const code: CsvErrorCode = (err as { code?: CsvErrorCode }).code ?? 'CSV_PARSE_ERROR';
+    const raw = (err as { code?: string }).code;
+    const code: CsvErrorCode = FAULT_CODES[raw ?? ''] ?? (raw?.startsWith('CSV_') ? (raw as CsvErrorCode) : 'CSV_PARSE_ERROR');
     const line = this.recordLine;
-    const reason = err.message.replace(/^[^:]*:\s*/, '');
-    return new ImporterError(code, `line ${line}: ${reason}`, { line, offset: this.base + this.recordStart }, { cause: err });
+    return new ImporterError(code, `line ${line}: ${reason(err)}`, { line, offset: this.base + this.recordStart }, { cause: err });
   }
 
   /** Drops chunks that lie entirely before the next record. */
