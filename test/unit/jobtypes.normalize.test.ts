@@ -86,6 +86,12 @@ describe('jobtypes normalize', () => {
     expect(problems({ ...base(), source: { path: '${NOPE}/orders' } })).toEqual(['source.path: environment variable NOPE is not set']);
   });
 
+  it('expands ${ENV} in source.pattern too, and an unset one is a definition error (issue 17, wrong result 2)', () => {
+    const ok = normalizeJobType({ ...base(), source: { path: '/srv', pattern: 'orders_${DAY}.csv' } }, FILE, { DAY: '2026-12-02' });
+    expect(ok.ok && ok.jobType.source.pattern).toBe('orders_2026-12-02.csv');
+    expect(problems({ ...base(), source: { path: '/srv', pattern: 'orders_${NOPE}.csv' } })).toEqual(['source.pattern: environment variable NOPE is not set']);
+  });
+
   it('parses schema-qualified tables and percentage thresholds, accepts six-field cron', () => {
     const r = normalizeJobType({ ...base(), schedule: '*/5 * * * * *', target: { table: 'analytics.orders' }, errors: { max_rejects: '1.5%' } }, FILE, {});
     expect(r.ok).toBe(true);
