@@ -58,6 +58,10 @@ export interface JobType {
     readonly relaxQuotes: boolean;
     readonly onShortRow: 'reject' | 'fill';
     readonly onLongRow: 'reject' | 'drop';
+    /** Comment lines start with this; undefined: none. */
+    readonly comment: string | undefined;
+    /** undefined: the first of CRLF, LF or CR met outside quotes. */
+    readonly recordDelimiter: string | undefined;
   };
   readonly target: {
     readonly schema: string;
@@ -274,7 +278,7 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       required: c.required,
       source: c.source ?? c.name,
       trim: c.trim ?? c.type !== 'text',
-      nullIf: Object.freeze([...c.null_if]),
+      nullIf: Object.freeze([...c.null_if, ...d.csv.null_if]),
       default: c.default === undefined ? undefined : String(c.default),
       format: c.format,
       decimal: c.decimal,
@@ -301,6 +305,8 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       relaxQuotes: d.csv.relax_quotes,
       onShortRow: d.csv.on_short_row,
       onLongRow: d.csv.on_long_row,
+      comment: d.csv.comment,
+      recordDelimiter: d.csv.record_delimiter,
     }),
     target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage }),
     columns: Object.freeze(columns),

@@ -114,8 +114,14 @@ export const jobTypeSchema = z.strictObject({
       relax_quotes: z.boolean().default(false),
       /** A record with fewer fields than the header: reject it, or fill the missing trailing fields with NULL (then each column's default applies). @default reject */
       on_short_row: z.enum(['reject', 'fill']).default('reject'),
-      /** A record with more fields than the header: reject it, or drop the extra trailing fields (counted in the run report). @default reject */
+      /** A record with more fields than the header: reject it, or drop the extra trailing fields. @default reject */
       on_long_row: z.enum(['reject', 'drop']).default('reject'),
+      /** Lines starting with this are skipped (csv-parse's comment; text after it on a line is dropped too). @default none */
+      comment: z.string().min(1).optional(),
+      /** The record delimiter, any string (e.g. "\r" for CR-only files). @default the first of CRLF, LF or CR met outside quotes */
+      record_delimiter: z.string().min(1).optional(),
+      /** Values that mean NULL in every column, added to each column's own null_if. @default [] */
+      null_if: z.array(z.string()).default([]),
     })
     .default({
       delimiter: ',',
@@ -127,6 +133,7 @@ export const jobTypeSchema = z.strictObject({
       relax_quotes: false,
       on_short_row: 'reject',
       on_long_row: 'reject',
+      null_if: [],
     }),
   target: z.strictObject({
     /** Table name, optionally schema-qualified (analytics.orders). */

@@ -17,62 +17,16 @@
  */
 import { Parser, type Info } from 'csv-parse';
 import { ImporterError, type CsvErrorCode } from '../errors.js';
-import { RecordEnds } from './boundaries.js';
+import { RecordEnds, type Delimiter } from './boundaries.js';
+import { FAULT_CODES, RECORD_PREFIX_BYTES, type CsvFault, type CsvFaultCode, type ParserOptions, type RawRecord, type RecordSink } from './record.js';
 
-export interface ParserOptions {
-  readonly delimiter: string;
-  readonly quote: string;
-  readonly escape: string;
-  /** csv-parse's guard against unbounded fields, in characters. */
-  readonly maxRecordSize: number;
-  /** A stray quote in an unquoted field, or text after a closing quote, is literal text (csv-parse's `relax_quotes`). */
-  readonly relaxQuotes?: boolean;
-  /**
-   * A broken record (see CsvFault) is delivered as one record with its fault, and parsing goes on
-   * after it; otherwise it stops the parse with an ImporterError.
-   */
-  readonly faultsAsRecords?: boolean;
-  /** Take record ends from csv-parse (`on_record`) even with RFC 4180 quoting: tests compare the two ways. */
-  readonly endsFromCsvParse?: boolean;
-  /** When parsing a piece of a larger stream: the physical line and byte offset where it starts. */
-  readonly startLine?: number;
-  readonly startOffset?: number;
-}
-
-/** The raw bytes of the record being delivered; valid only during the sink call. */
-export interface RawRecord {
-  text(): string;
-  bytes(): Buffer;
-  /** Byte offset just after the record (and its line break). */
-  end(): number;
-  /** Physical line where the next record starts. */
-  nextLine(): number;
-  /** Whether the raw record contains two quote characters in a row (cheap: no decoding). */
-  hasQuotePair(): boolean;
-  /** Why the record could not be read as fields (its fields are then empty), or undefined. */
-  fault(): CsvFault | undefined;
-}
-
-export type CsvFaultCode = 'CSV_QUOTE_NOT_CLOSED' | 'CSV_INVALID_OPENING_QUOTE' | 'CSV_INVALID_CLOSING_QUOTE' | 'CSV_MAX_RECORD_SIZE';
-
-export interface CsvFault {
-  readonly code: CsvFaultCode;
-  readonly message: string;
-}
-
-/** csv-parse's codes for the errors that spoil one record, as we report them (csv-parse lacks the prefix on one). */
-const FAULT_CODES: Readonly<Record<string, CsvFaultCode>> = {
-  CSV_QUOTE_NOT_CLOSED: 'CSV_QUOTE_NOT_CLOSED',
-  INVALID_OPENING_QUOTE: 'CSV_INVALID_OPENING_QUOTE',
-  CSV_INVALID_CLOSING_QUOTE: 'CSV_INVALID_CLOSING_QUOTE',
-  CSV_MAX_RECORD_SIZE: 'CSV_MAX_RECORD_SIZE',
-};
+export { FAULT_CODES, RECORD_PREFIX_BYTES, type CsvFault, type CsvFaultCode, type ParserOptions, type RawRecord, type RecordSink } from './record.js';
 
 /** A broken record whose end is not found within this many record limits fails the file (memory stays bounded). */
 const BROKEN_HOLD_RECORDS = 16;
 
-/** Bytes of a broken record past the record limit that its raw text shows. */
-export const RECORD_PREFIX_BYTES = 1024;
+/** Record delimiters quote parity handles (boundaries.ts). */
+const DELIMITER_MODES: Readonly<Record<string, Delimiter>> = { '\n': 'lf', '\r\n': 'crlf', '\r': 'cr' };
 
 /**
  * A broken record being read to its end: from its start, a second csv-parse parser that reads stray
@@ -92,8 +46,6 @@ interface Broken {
   found: number;
 }
 
-/** Called once per record, with the physical line and byte offset where the record starts. */
-export type RecordSink = (fields: string[], line: number, offset: number, raw: RawRecord) => void;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -143,8 +95,15 @@ export class RecordParser {
   /** Record ends by quote parity, or undefined when csv-parse tells them (`on_record`). */
   private ends: RecordEnds | undefined;
   private readonly rfc4180: boolean;
+  /** csv-parse's count of comment lines when the last record was delivered. */
+  private commentLines = 0;
   private readonly onRecord = (fields: string[], context: Info): null => {
     try {
+      // Comment lines csv-parse skipped since the last record lie before this one: it starts after them.
+      if (context.comment_lines !== this.commentLines) {
+        this.skipLines(context.comment_lines - this.commentLines, this.mainStart + context.bytes);
+        this.commentLines = context.comment_lines;
+      }
       this.deliver(fields, this.mainStart + context.bytes);
     } catch (err) {
       this.sinkError = err;
@@ -158,14 +117,21 @@ export class RecordParser {
     this.recordLine = opts.startLine ?? 1;
     this.quotePair = Buffer.from(opts.quote + opts.quote);
     this.base = opts.startOffset ?? 0;
-    this.rfc4180 = opts.escape === opts.quote && Buffer.byteLength(opts.quote) === 1 && !opts.relaxQuotes && !opts.endsFromCsvParse;
+    const rd = opts.recordDelimiter;
+    this.rfc4180 =
+      opts.escape === opts.quote &&
+      Buffer.byteLength(opts.quote) === 1 &&
+      !opts.relaxQuotes &&
+      !opts.endsFromCsvParse &&
+      opts.comment === undefined &&
+      (rd === undefined || rd in DELIMITER_MODES);
     this.parser = this.strictParser();
   }
 
   /** The parser of records, starting at `mainStart`. */
   private strictParser(): Parser {
     const opts = this.opts;
-    this.ends = this.rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!) : undefined;
+    this.ends = this.rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!, DELIMITER_MODES[opts.recordDelimiter ?? ''] ?? 'unknown') : undefined;
     const parser = new Parser({
       ...this.dialect(),
       relax_quotes: opts.relaxQuotes ?? false,
@@ -178,7 +144,29 @@ export class RecordParser {
   }
 
   private dialect() {
-    return { delimiter: this.opts.delimiter, quote: this.opts.quote, escape: this.opts.escape, relax_column_count: true, skip_empty_lines: false };
+    const { delimiter, quote, escape, comment, recordDelimiter } = this.opts;
+    return {
+      delimiter,
+      quote,
+      escape,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      ...(comment !== undefined ? { comment } : {}),
+      ...(recordDelimiter !== undefined ? { record_delimiter: recordDelimiter } : {}),
+    };
+  }
+
+  /** Moves the next record's start past `n` physical lines (comment lines), not beyond `limit`. */
+  private skipLines(n: number, limit: number): void {
+    const span = this.slice(this.recordStart, limit);
+    let i = 0;
+    for (let k = 0; k < n && i < span.length; k++) {
+      while (i < span.length && span[i] !== LF && span[i] !== CR) i++;
+      if (span[i] === CR && span[i + 1] === LF) i++;
+      i++;
+    }
+    this.recordStart += Math.min(i, span.length);
+    this.recordLine += n;
   }
 
   /** Hands one record to the sink; `end` is where it ends, from the parser's start. */

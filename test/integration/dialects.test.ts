@@ -132,6 +132,41 @@ const CASES: Case[] = [
       [6, 'CSV_QUOTE_NOT_CLOSED'],
     ],
   },
+  {
+    name: 'comment_lines',
+    text: '# exported 2026-12-02\nid,name,amount\n1,a,1\n# a note\n2,b,x\n3,c,3 # inline\n',
+    csv: { comment: '#' },
+    rows: [
+      [1, 'a', '1'],
+      [3, 'c', '3'],
+    ],
+    rejects: [[5, 'CAST_INVALID_NUMERIC']],
+  },
+  {
+    name: 'cr_record_delimiter',
+    text: 'id,name,amount\r1,a,1\r2,"x\ny",2\r3,c,z\r',
+    csv: { record_delimiter: '\r' },
+    rows: [
+      [1, 'a', '1'],
+      [2, 'x\ny', '2'],
+    ],
+    rejects: [[5, 'CAST_INVALID_NUMERIC']],
+  },
+  {
+    name: 'file_wide_null_if',
+    text: 'id,name,amount\n1,NA,NA\n2,b,2\n3,-,3\n',
+    csv: { null_if: ['NA'] },
+    columns: [
+      { name: 'id', type: 'integer' },
+      { name: 'name', type: 'text', null_if: ['-'] },
+      { name: 'amount', type: 'numeric' },
+    ],
+    rows: [
+      [1, null, null],
+      [2, 'b', '2'],
+      [3, null, '3'],
+    ],
+  },
 ];
 
 describe('dialect options and the wrong results of issue 17, on a real server', () => {
