@@ -62,6 +62,8 @@ export interface JobType {
     readonly comment: string | undefined;
     /** undefined: the first of CRLF, LF or CR met outside quotes. */
     readonly recordDelimiter: string | undefined;
+    /** Physical lines before the header (or the first record). */
+    readonly skipLines: number;
   };
   readonly target: {
     readonly schema: string;
@@ -307,6 +309,7 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       onLongRow: d.csv.on_long_row,
       comment: d.csv.comment,
       recordDelimiter: d.csv.record_delimiter,
+      skipLines: d.csv.skip_lines,
     }),
     target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage }),
     columns: Object.freeze(columns),

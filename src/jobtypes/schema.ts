@@ -120,6 +120,8 @@ export const jobTypeSchema = z.strictObject({
       comment: z.string().min(1).optional(),
       /** The record delimiter, any string (e.g. "\r" for CR-only files). @default the first of CRLF, LF or CR met outside quotes */
       record_delimiter: z.string().min(1).optional(),
+      /** Physical lines skipped before the header (or before the first record with header: false). @default 0 */
+      skip_lines: z.number().int().min(0).default(0),
       /** Values that mean NULL in every column, added to each column's own null_if. @default [] */
       null_if: z.array(z.string()).default([]),
     })
@@ -134,6 +136,7 @@ export const jobTypeSchema = z.strictObject({
       on_short_row: 'reject',
       on_long_row: 'reject',
       null_if: [],
+      skip_lines: 0,
     }),
   target: z.strictObject({
     /** Table name, optionally schema-qualified (analytics.orders). */

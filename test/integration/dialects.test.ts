@@ -167,6 +167,20 @@ const CASES: Case[] = [
       [3, null, '3'],
     ],
   },
+  {
+    name: 'skip_lines',
+    text: 'Sales report\nGenerated "today\n\nid,name,amount\n1,a,1\n2,b,x\n',
+    csv: { skip_lines: 3 },
+    rows: [[1, 'a', '1']],
+    rejects: [[6, 'CAST_INVALID_NUMERIC']],
+  },
+  {
+    name: 'skip_lines_no_header',
+    text: 'title line\r\n1,a,1\r\n2,b,y\r\n',
+    csv: { skip_lines: 1, header: false },
+    rows: [[1, 'a', '1']],
+    rejects: [[3, 'CAST_INVALID_NUMERIC']],
+  },
 ];
 
 describe('dialect options and the wrong results of issue 17, on a real server', () => {
