@@ -50,6 +50,8 @@ export interface JobType {
     readonly delimiter: string;
     readonly quote: string;
     readonly escape: string;
+    /** false with `quote: false`: no field is quoted, every quote is text. */
+    readonly quoting: boolean;
     readonly header: boolean;
     readonly encoding: Encoding;
     readonly maxFieldBytes: number;
@@ -265,7 +267,7 @@ function checkRest(d: ParsedJobType, env: NodeJS.ProcessEnv, problems: Definitio
   if (path.isAbsolute(pattern) || pattern.split(/[\\/]/).includes('..')) {
     problems.push({ path: 'source.pattern', message: 'must stay inside source.path (no absolute paths or "..")' });
   }
-  if (d.csv.quote === d.csv.delimiter) {
+  if (d.csv.quote !== false && d.csv.quote === d.csv.delimiter) {
     problems.push({ path: 'csv.quote', message: 'must differ from csv.delimiter' });
   }
   return { table, sourcePath, pattern };
@@ -298,8 +300,9 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
     source: Object.freeze({ dir: path.resolve(path.dirname(absFile), r.sourcePath), pattern: r.pattern, settleSeconds: d.source.settle_seconds }),
     csv: Object.freeze({
       delimiter: d.csv.delimiter,
-      quote: d.csv.quote,
-      escape: d.csv.escape ?? d.csv.quote,
+      quote: d.csv.quote === false ? '"' : d.csv.quote,
+      escape: d.csv.escape ?? (d.csv.quote === false ? '"' : d.csv.quote),
+      quoting: d.csv.quote !== false,
       header: d.csv.header,
       encoding: d.csv.encoding,
       maxFieldBytes: d.csv.max_field_bytes,

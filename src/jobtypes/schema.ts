@@ -94,8 +94,8 @@ export const jobTypeSchema = z.strictObject({
     .strictObject({
       /** @default "," */
       delimiter: singleChar.default(','),
-      /** @default '"' */
-      quote: singleChar.default('"'),
+      /** The quote character, or false for files with no quoting at all (every quote is text). @default '"' */
+      quote: z.union([singleChar, z.literal(false)]).default('"'),
       /** Escape character inside quoted fields. @default the quote character */
       escape: singleChar.optional(),
       /** Whether the first line is a header. Columns match by header name when true, by position when false. @default true */

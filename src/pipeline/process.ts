@@ -48,7 +48,9 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
   let probeRaw: RawRecord | undefined;
   let probeIndex = 0;
   let probeEmpty = false;
+  const quoting = jt.csv.quoting;
   const quoted = (): boolean =>
+    quoting &&
     (probeEmpty ? probeRaw!.hasQuotePair() : true) && quotedFieldLength(probeRaw!.text(), probeIndex, delimiter, quote, escape) >= 0;
 
   return (fields, line, offset, raw) => {

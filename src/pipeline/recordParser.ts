@@ -14,7 +14,7 @@ export function maxRecordSize(jt: JobType): number {
  */
 export function piecesByParity(jt: JobType): boolean {
   const rd = jt.csv.recordDelimiter;
-  return jt.csv.escape === jt.csv.quote && jt.csv.comment === undefined && (rd === undefined || rd === '\n' || rd === '\r\n');
+  return jt.csv.quoting && jt.csv.escape === jt.csv.quote && jt.csv.comment === undefined && (rd === undefined || rd === '\n' || rd === '\r\n');
 }
 
 /** A parser for a job type's files; `start` places a piece that does not begin the file. */
@@ -22,6 +22,7 @@ export function newRecordParser(jt: JobType, start?: { line: number; offset: num
   return new RecordParser({
     delimiter: jt.csv.delimiter,
     quote: jt.csv.quote,
+    quoting: jt.csv.quoting,
     escape: jt.csv.escape,
     maxRecordSize: maxRecordSize(jt),
     relaxQuotes: jt.csv.relaxQuotes,

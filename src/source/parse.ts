@@ -25,6 +25,9 @@ export { FAULT_CODES, RECORD_PREFIX_BYTES, type CsvFault, type CsvFaultCode, typ
 /** A broken record whose end is not found within this many record limits fails the file (memory stays bounded). */
 const BROKEN_HOLD_RECORDS = 16;
 
+/** Bytes written to csv-parse between two drains of its records (see `run`). */
+const SLICE_BYTES = 64 * 1024;
+
 /** Record delimiters quote parity handles (boundaries.ts). */
 const DELIMITER_MODES: Readonly<Record<string, Delimiter>> = { '\n': 'lf', '\r\n': 'crlf', '\r': 'cr' };
 
@@ -122,6 +125,7 @@ export class RecordParser {
       opts.escape === opts.quote &&
       Buffer.byteLength(opts.quote) === 1 &&
       !opts.relaxQuotes &&
+      opts.quoting !== false &&
       !opts.endsFromCsvParse &&
       opts.comment === undefined &&
       (rd === undefined || rd in DELIMITER_MODES);
@@ -147,7 +151,7 @@ export class RecordParser {
     const { delimiter, quote, escape, comment, recordDelimiter } = this.opts;
     return {
       delimiter,
-      quote,
+      quote: this.opts.quoting === false ? false : quote,
       escape,
       relax_column_count: true,
       skip_empty_lines: false,
@@ -224,10 +228,16 @@ export class RecordParser {
         if (feed.length === 0 && !end) return;
         continue;
       }
-      if (feed) {
-        this.ends?.scan(feed, feedAt);
-        this.parser.write(feed);
-      }
+      if (feed && this.ends) {
+        // In slices, each drained before the next: csv-parse's readable buffer then holds a slice's
+        // records, not a whole 512 KiB piece's (thousands of arrays alive at once in each thread).
+        for (let at = 0; at < feed.length && !this.parser.errored; at += SLICE_BYTES) {
+          const slice = feed.subarray(at, at + SLICE_BYTES);
+          this.ends.scan(slice, feedAt + at);
+          this.parser.write(slice);
+          this.drain();
+        }
+      } else if (feed) this.parser.write(feed);
       if (end) {
         this.ends?.end(this.windowEnd);
         this.parser.end();

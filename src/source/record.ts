@@ -6,6 +6,8 @@ export interface ParserOptions {
   readonly escape: string;
   /** csv-parse's guard against unbounded fields, in characters. */
   readonly maxRecordSize: number;
+  /** false: the file has no quoting, every quote is text (csv-parse's `quote: false`). @default true */
+  readonly quoting?: boolean;
   /** Lines starting with this are skipped (csv-parse's `comment`). */
   readonly comment?: string | undefined;
   /** The record delimiter (csv-parse's `record_delimiter`); undefined: the first CRLF, LF or CR outside quotes. */

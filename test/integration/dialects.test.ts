@@ -181,6 +181,15 @@ const CASES: Case[] = [
     rows: [[1, 'a', '1']],
     rejects: [[3, 'CAST_INVALID_NUMERIC']],
   },
+  {
+    name: 'no_quoting',
+    text: 'id,name,amount\n1,5" pipe,1\n2,"x",2\n',
+    csv: { quote: false },
+    rows: [
+      [1, '5" pipe', '1'],
+      [2, '"x"', '2'],
+    ],
+  },
 ];
 
 describe('dialect options and the wrong results of issue 17, on a real server', () => {

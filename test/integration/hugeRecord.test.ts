@@ -99,7 +99,9 @@ describe('a record past the record limit', () => {
       const r = await load('oneline.csv', `oneline_${threads}`, threads);
       expect(r.rows).toBe(0);
       expect(r.rejects.map((x) => [Number(x.line), x.code])).toEqual([[2, 'CSV_MAX_RECORD_SIZE']]);
-      expect(r.seconds).toBeLessThan(20);
+      // Linear: about 1 s of parsing on a quiet machine; the bound leaves room for a loaded one (26 s seen
+      // with two other suites running on 2 cores). Before, it took over a minute.
+      expect(r.seconds).toBeLessThan(45);
     }, 120_000);
   }
 });

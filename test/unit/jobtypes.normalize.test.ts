@@ -28,7 +28,7 @@ describe('jobtypes normalize', () => {
     expect(jt.name).toBe('orders');
     expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv', settleSeconds: 0 });
     expect(jt.pipeline).toEqual({ bufferBatches: 4, consumers: 2 });
-    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore', relaxQuotes: false, onShortRow: 'reject', onLongRow: 'reject', comment: undefined, recordDelimiter: undefined, skipLines: 0 });
+    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', quoting: true, header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore', relaxQuotes: false, onShortRow: 'reject', onLongRow: 'reject', comment: undefined, recordDelimiter: undefined, skipLines: 0 });
     expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false });
     expect(jt.maxRejects).toEqual({ kind: 'count', value: 0, text: '0' });
     expect(jt.batch).toEqual({ rows: 10000, bytes: 8388608, flushMs: 1000 });
