@@ -56,6 +56,8 @@ export interface JobType {
     readonly delimiter: string;
     readonly quote: string;
     readonly escape: string;
+    /** false with `quote: false`: no field is quoted, every quote is text. */
+    readonly quoting: boolean;
     readonly header: boolean;
     readonly encoding: Encoding;
     readonly maxFieldBytes: number;
@@ -64,6 +66,16 @@ export interface JobType {
     readonly parser: 'client' | 'server';
     readonly parserChoice: ParserChoice;
     readonly clientOnly: readonly string[];
+    /** Stray quotes are literal text (csv-parse's relax_quotes). */
+    readonly relaxQuotes: boolean;
+    readonly onShortRow: 'reject' | 'fill';
+    readonly onLongRow: 'reject' | 'drop';
+    /** Comment lines start with this; undefined: none. */
+    readonly comment: string | undefined;
+    /** undefined: the first of CRLF, LF or CR met outside quotes. */
+    readonly recordDelimiter: string | undefined;
+    /** Physical lines before the header (or the first record). */
+    readonly skipLines: number;
   };
   readonly target: {
     readonly schema: string;
@@ -286,7 +298,7 @@ function checkRest(d: ParsedJobType, env: NodeJS.ProcessEnv, problems: Definitio
   if (path.isAbsolute(pattern) || pattern.split(/[\\/]/).includes('..')) {
     problems.push({ path: 'source.pattern', message: 'must stay inside source.path (no absolute paths or "..")' });
   }
-  if (d.csv.quote === d.csv.delimiter) {
+  if (d.csv.quote !== false && d.csv.quote === d.csv.delimiter) {
     problems.push({ path: 'csv.quote', message: 'must differ from csv.delimiter' });
   }
   return { table, sourcePath, pattern };
@@ -302,7 +314,7 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       required: c.required,
       source: c.source ?? c.name,
       trim: c.trim ?? c.type !== 'text',
-      nullIf: Object.freeze([...c.null_if]),
+      nullIf: Object.freeze([...c.null_if, ...d.csv.null_if]),
       default: c.default === undefined ? undefined : String(c.default),
       format: c.format,
       decimal: c.decimal,
@@ -320,8 +332,9 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
     source: Object.freeze({ dir: path.resolve(path.dirname(absFile), r.sourcePath), pattern: r.pattern, settleSeconds: d.source.settle_seconds }),
     csv: Object.freeze({
       delimiter: d.csv.delimiter,
-      quote: d.csv.quote,
-      escape: d.csv.escape ?? d.csv.quote,
+      quote: d.csv.quote === false ? '"' : d.csv.quote,
+      escape: d.csv.escape ?? (d.csv.quote === false ? '"' : d.csv.quote),
+      quoting: d.csv.quote !== false,
       header: d.csv.header,
       encoding: d.csv.encoding,
       maxFieldBytes: d.csv.max_field_bytes,
@@ -329,6 +342,12 @@ function build(d: ParsedJobType, name: string, absFile: string, r: Resolved): Jo
       parser: d.csv.parser === 'client' || (r.clientOnly ?? []).length > 0 ? 'client' : 'server',
       parserChoice: d.csv.parser,
       clientOnly: Object.freeze([...(r.clientOnly ?? [])]),
+      relaxQuotes: d.csv.relax_quotes,
+      onShortRow: d.csv.on_short_row,
+      onLongRow: d.csv.on_long_row,
+      comment: d.csv.comment,
+      recordDelimiter: d.csv.record_delimiter,
+      skipLines: d.csv.skip_lines,
     }),
     target: Object.freeze({ schema: r.table![0], table: r.table![1], create: d.target.create, mode: d.target.mode, key: Object.freeze([...d.target.key]), lineage: d.target.lineage, strategy: d.target.strategy }),
     columns: Object.freeze(columns),

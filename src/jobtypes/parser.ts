@@ -15,8 +15,16 @@ export function clientOnlyOptions(d: ParsedJobType, raw: unknown): string[] {
   const out: string[] = [];
   const rawCsv = (raw as { csv?: Record<string, unknown> } | undefined)?.csv;
   const rawColumns = (raw as { columns?: Record<string, unknown>[] } | undefined)?.columns;
-  if (d.csv.escape !== undefined && d.csv.escape !== d.csv.quote) out.push('csv.escape: records are cut by quote parity, which needs the escape to be the quote');
+  if (d.csv.escape !== undefined && d.csv.quote !== false && d.csv.escape !== d.csv.quote) out.push('csv.escape: records are cut by quote parity, which needs the escape to be the quote');
   if (rawCsv?.max_field_bytes !== undefined) out.push('csv.max_field_bytes: COPY has no per-field limit');
+  if (d.csv.quote === false) out.push('csv.quote: false: records are cut by quote parity');
+  if (d.csv.relax_quotes) out.push('csv.relax_quotes: COPY has no lenient quotes');
+  if (d.csv.on_short_row !== 'reject') out.push(`csv.on_short_row: ${d.csv.on_short_row}: COPY takes whole records only`);
+  if (d.csv.on_long_row !== 'reject') out.push(`csv.on_long_row: ${d.csv.on_long_row}: COPY takes whole records only`);
+  if (d.csv.comment !== undefined) out.push('csv.comment: COPY has no comment lines');
+  if (d.csv.record_delimiter !== undefined) out.push('csv.record_delimiter: COPY ends records at line breaks');
+  if (d.csv.skip_lines > 0) out.push('csv.skip_lines: lines before the header are skipped by the client parser');
+  if (d.csv.null_if.length > 0) out.push('csv.null_if: COPY has one NULL string');
   const intoTarget = d.target.strategy !== 'staged';
   d.columns.forEach((c, i) => {
     const at = `columns[${i}]`;

@@ -127,8 +127,8 @@ export const jobTypeSchema = z.strictObject({
     .strictObject({
       /** @default "," */
       delimiter: singleChar.default(','),
-      /** @default '"' */
-      quote: singleChar.default('"'),
+      /** The quote character, or false for files with no quoting at all (every quote is text). @default '"' */
+      quote: z.union([singleChar, z.literal(false)]).default('"'),
       /** Escape character inside quoted fields. @default the quote character */
       escape: singleChar.optional(),
       /** Whether the first line is a header. Columns match by header name when true, by position when false. @default true */
@@ -144,6 +144,24 @@ export const jobTypeSchema = z.strictObject({
        * whenever the definition uses nothing only the client does (auto). @default auto
        */
       parser: z.enum(PARSERS).default('auto'),
+      /**
+       * A stray quote inside an unquoted field, or text after a closing quote, is read as a literal
+       * character (csv-parse's relax_quotes, as Python's non-strict reader) instead of rejecting the
+       * record. @default false
+       */
+      relax_quotes: z.boolean().default(false),
+      /** A record with fewer fields than the header: reject it, or fill the missing trailing fields with NULL (then each column's default applies). @default reject */
+      on_short_row: z.enum(['reject', 'fill']).default('reject'),
+      /** A record with more fields than the header: reject it, or drop the extra trailing fields. @default reject */
+      on_long_row: z.enum(['reject', 'drop']).default('reject'),
+      /** Lines starting with this are skipped (csv-parse's comment; text after it on a line is dropped too). @default none */
+      comment: z.string().min(1).optional(),
+      /** The record delimiter, any string (e.g. "\r" for CR-only files). @default the first of CRLF, LF or CR met outside quotes */
+      record_delimiter: z.string().min(1).optional(),
+      /** Physical lines skipped before the header (or before the first record with header: false). @default 0 */
+      skip_lines: z.number().int().min(0).default(0),
+      /** Values that mean NULL in every column, added to each column's own null_if. @default [] */
+      null_if: z.array(z.string()).default([]),
     })
     .default({
       delimiter: ',',
@@ -153,6 +171,11 @@ export const jobTypeSchema = z.strictObject({
       max_field_bytes: 1024 * 1024,
       on_extra_columns: 'ignore',
       parser: 'auto',
+      relax_quotes: false,
+      on_short_row: 'reject',
+      on_long_row: 'reject',
+      null_if: [],
+      skip_lines: 0,
     }),
   target: z.strictObject({
     /** Table name, optionally schema-qualified (analytics.orders). */

@@ -150,13 +150,15 @@ export function compileCaster(col: Column, ctx: CastContext): Caster {
       : col.required
         ? new CastFailure('REQUIRED_MISSING', `column "${col.name}" is required but the value is empty`)
         : null;
-  return (raw, quotedEmpty) => {
+  return (raw, quoted) => {
     if (raw === undefined) return missing;
-    const v = col.trim ? raw.trim() : raw;
+    let v = col.trim ? raw.trim() : raw;
+    // Quoted text keeps its blanks: trim is for unquoted ones (a quoted "    " is not NULL).
+    if (isText && v.length !== raw.length && quoted()) v = raw;
     if (nullIf?.has(v)) return missing;
     if (v === '') {
       // PostgreSQL's CSV convention: an unquoted empty field is NULL, a quoted "" is an empty string.
-      if (isText && quotedEmpty()) return col.required ? missing : '';
+      if (isText && quoted()) return col.required ? missing : '';
       return missing;
     }
     return cast(v);

@@ -10,8 +10,8 @@ export class CastFailure {
 /** A cast value: PostgreSQL input text, null for SQL NULL, or why the row is rejected. */
 export type CastOutcome = string | null | CastFailure;
 
-/** `quotedEmpty()` says whether an empty field was written as "" (only asked for empty text). */
-export type Caster = (value: string | undefined, quotedEmpty: () => boolean) => CastOutcome;
+/** `quoted()` says whether the field was written in quotes (only asked for empty or trimmed text). */
+export type Caster = (value: string | undefined, quoted: () => boolean) => CastOutcome;
 
 export interface CastContext {
   /** IANA zone applied to timestamptz values that carry no offset. */

@@ -6,7 +6,7 @@
 import { ImporterError } from '../errors.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { countLineBreaks } from '../source/split.js';
-import type { RecordParser } from '../source/parse.js';
+import type { RawRecord, RecordParser } from '../source/parse.js';
 import { didYouMean } from '../util/didYouMean.js';
 import { newRecordParser } from './recordParser.js';
 
@@ -82,6 +82,31 @@ export function mapHeader(jobType: JobType, header: readonly string[] | undefine
   return { indexes, width: header.length, warnings };
 }
 
+/**
+ * The byte after the n-th physical line break (LF, CRLF, or a lone CR) of `buf`, or -1 if it has
+ * fewer. A CR at the end may be the first half of a CRLF: -1 until more bytes come, unless `end`.
+ */
+export function afterLines(buf: Buffer, n: number, end: boolean): number {
+  let i = 0;
+  for (let k = 0; k < n; k++) {
+    const lf = buf.indexOf(0x0a, i);
+    const cr = buf.indexOf(0x0d, i);
+    const at = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
+    if (at === -1) return -1;
+    if (buf[at] === 0x0d) {
+      if (at + 1 >= buf.length && !end) return -1;
+      i = buf[at + 1] === 0x0a ? at + 2 : at + 1;
+    } else i = at + 1;
+  }
+  return i;
+}
+
+/** A broken header record fails the file with its code: no record can be mapped without it. */
+function headerFault(raw: RawRecord): void {
+  const fault = raw.fault();
+  if (fault) throw new ImporterError(fault.code, fault.message, { line: 1 });
+}
+
 /** Where the records start, once the header is read. */
 export interface HeaderRead {
   readonly mapping: HeaderMapping;
@@ -98,32 +123,39 @@ export interface HeaderRead {
  */
 export class HeaderReader {
   private readonly chunks: Buffer[] = [];
-  private readonly parser: RecordParser | undefined;
   private found: { mapping: HeaderMapping; line: number; start: number; end: number } | undefined;
+  /** Where the lines `csv.skip_lines` skips end (undefined until they are all read). */
+  private skipped: { offset: number } | undefined;
+  private parser: RecordParser | undefined;
 
   constructor(
     private readonly jt: JobType,
     private readonly file: string,
   ) {
-    this.parser = jt.csv.header ? newRecordParser(jt) : undefined;
+    if (jt.csv.skipLines === 0) this.skipped = { offset: 0 };
+    if (this.skipped && jt.csv.header) this.parser = newRecordParser(jt);
   }
 
-  /** Without a header line: the mapping by position, records from the first byte. */
+  /** Without a header line (and no line to skip): the mapping by position, records from the first byte. */
   get byPosition(): HeaderRead | undefined {
-    return this.parser ? undefined : { mapping: mapHeader(this.jt, undefined, this.file), rest: Buffer.alloc(0), line: 1, offset: 0 };
+    return this.jt.csv.header || !this.skipped ? undefined : { mapping: mapHeader(this.jt, undefined, this.file), rest: Buffer.alloc(0), line: 1, offset: 0 };
   }
 
   /** Adds a chunk; returns the header once its record is complete. */
   push(chunk: Buffer): HeaderRead | undefined {
     this.chunks.push(chunk);
-    try {
-      this.parser!.write(chunk, (fields, line, offset, raw) => {
-        this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line, start: offset, end: raw.end() };
-      });
-    } catch (err) {
-      // A broken record after the header is the record source's to report, in order.
-      if (!this.found) throw err;
+    let feed = chunk;
+    if (!this.skipped) {
+      const all = Buffer.concat(this.chunks);
+      const after = afterLines(all, this.jt.csv.skipLines, false);
+      if (after < 0) return undefined;
+      this.skipped = { offset: after };
+      const line = this.jt.csv.skipLines + 1;
+      if (!this.jt.csv.header) return { mapping: mapHeader(this.jt, undefined, this.file), rest: all.subarray(after), line, offset: after };
+      this.parser = newRecordParser(this.jt, { line, offset: after });
+      feed = all.subarray(after);
     }
+    this.write(feed);
     if (!this.found) return undefined;
     const all = Buffer.concat(this.chunks);
     const { mapping, line, start, end } = this.found;
@@ -132,7 +164,35 @@ export class HeaderReader {
 
   /** The file ended: a header with no record after it (or undefined for an empty file). */
   end(): HeaderMapping | undefined {
-    this.parser!.end((fields) => {
+    if (!this.skipped) {
+      const all = Buffer.concat(this.chunks);
+      const after = afterLines(all, this.jt.csv.skipLines, true);
+      // The file ended within the lines to skip (a last line without a line break is one of them).
+      if (after < 0) return undefined;
+      this.skipped = { offset: after };
+      if (!this.jt.csv.header) return mapHeader(this.jt, undefined, this.file);
+      this.parser = newRecordParser(this.jt, { line: this.jt.csv.skipLines + 1, offset: after });
+      this.write(all.subarray(after));
+    }
+    if (!this.parser) return mapHeader(this.jt, undefined, this.file);
+    return this.endParser();
+  }
+
+  private write(feed: Buffer): void {
+    try {
+      this.parser!.write(feed, (fields, line, offset, raw) => {
+        if (!this.found) headerFault(raw);
+        this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line, start: offset, end: raw.end() };
+      });
+    } catch (err) {
+      // A broken record after the header is the record source's to report, in order.
+      if (!this.found) throw err;
+    }
+  }
+
+  private endParser(): HeaderMapping | undefined {
+    this.parser!.end((fields, _line, _offset, raw) => {
+      if (!this.found) headerFault(raw);
       this.found ??= { mapping: mapHeader(this.jt, fields, this.file), line: 0, start: 0, end: 0 };
     });
     return this.found?.mapping;

@@ -11,7 +11,7 @@ import type { HeaderMapping } from './header.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { PieceResult } from './parseProtocol.js';
 import type { ParsePool } from './parsePool.js';
-import type { RecordSource, TakeChunk } from './recordSource.js';
+import { inlineSource, type RecordSource, type TakeChunk } from './recordSource.js';
 
 /** Bytes per piece handed to a parse thread (512 KiB measured as fast as 1 MiB, with ~10 MB less peak RSS). */
 export const PIECE_BYTES = 512 * 1024;
@@ -27,7 +27,13 @@ export function poolSource(
   metrics: PipelineMetrics,
 ): RecordSource {
   const threads = pool.size;
-  const splitter = new PieceSplitter(jt.csv.quote, PIECE_BYTES, start);
+  const splitter = new PieceSplitter(jt.csv.quote, PIECE_BYTES, start, jt.csv.delimiter);
+  /**
+   * Once the splitter meets a quote RFC 4180 does not allow, quote parity cannot cut pieces where the
+   * parser ends records (a broken record ends where csv-parse's lenient reading ends it, parse.ts):
+   * the rest of the file parses here, in order, as without threads, from the last cut.
+   */
+  let inline: RecordSource | undefined;
   const context = pool.open(jt, mapping);
   const answered = new Map<number, PieceResult>();
   const waiters = new Map<number, () => void>();
@@ -70,12 +76,20 @@ export function poolSource(
 
   return {
     async push(bytes, take) {
+      if (inline) return inline.push(bytes, take);
       for (const p of splitter.push(bytes)) {
         dispatch(p);
         while (outstanding >= threads * 2 || answered.has(next)) await drainOne(take);
       }
+      if (splitter.dirty) {
+        while (outstanding > 0) await drainOne(take);
+        const rest = splitter.rest();
+        inline = inlineSource(jt, mapping, { line: rest.line, offset: rest.offset });
+        await inline.push(rest.buf, take);
+      }
     },
     async end(take) {
+      if (inline) return inline.end(take);
       const last = splitter.end();
       if (last) dispatch(last);
       while (outstanding > 0) await drainOne(take);

@@ -9,7 +9,7 @@ import type { RawRecord } from '../source/parse.js';
 import type { Reject } from '../db/batch.js';
 import { CastFailure, compileCaster, type CastOutcome } from './cast.js';
 import { encodeValue } from '../db/copyText.js';
-import { isQuotedEmptyField } from './encode.js';
+import { quotedFieldLength } from './encode.js';
 import type { HeaderMapping } from './header.js';
 
 /** A COPY row (string), a Reject, or null for a blank line that is not a record. */
@@ -25,7 +25,10 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
   const values: CastOutcome[] = new Array<CastOutcome>(nCols);
   const checkUtf8 = jt.csv.encoding === 'utf8';
   const maxField = jt.csv.maxFieldBytes;
-  const { delimiter, quote } = jt.csv;
+  const { delimiter, quote, escape } = jt.csv;
+  // Ragged records: missing trailing fields read as absent (NULL, then the column's default), extra ones are not read.
+  const fillShort = jt.csv.onShortRow === 'fill';
+  const dropLong = jt.csv.onLongRow === 'drop';
   const reject = (line: number, offset: number, raw: RawRecord, column: string | null, code: string, message: string): Reject => ({
     line,
     offset,
@@ -40,15 +43,22 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
   // returns digits, dates, hex and the like, which COPY takes as they are.
   const escapes = jt.columns.map((c) => c.type === 'text' || c.type === 'json' || c.type === 'jsonb');
   const largeField = maxField / 4;
-  // One probe for every field (instead of a closure per field): asked only for empty text values.
+  // One probe for every field (instead of a closure per field): asked only for empty or trimmed text
+  // values. An empty value can only be quoted if the record holds two quotes in a row (no decoding).
   let probeRaw: RawRecord | undefined;
   let probeIndex = 0;
-  const quotedEmpty = (): boolean => probeRaw!.hasQuotePair() && isQuotedEmptyField(probeRaw!.text(), probeIndex, delimiter, quote);
+  let probeEmpty = false;
+  const quoting = jt.csv.quoting;
+  const quoted = (): boolean =>
+    quoting &&
+    (probeEmpty ? probeRaw!.hasQuotePair() : true) && quotedFieldLength(probeRaw!.text(), probeIndex, delimiter, quote, escape) >= 0;
 
   return (fields, line, offset, raw) => {
+    const fault = raw.fault();
+    if (fault) return reject(line, offset, raw, null, fault.code, fault.message);
     // A blank line in a multi-column file is not a record.
     if (fields.length === 1 && fields[0] === '' && mapping.width > 1) return null;
-    if (fields.length !== mapping.width) {
+    if (fields.length !== mapping.width && !(fields.length < mapping.width ? fillShort : dropLong)) {
       return reject(line, offset, raw, null, 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', `expected ${mapping.width} fields, found ${fields.length}`);
     }
     probeRaw = raw;
@@ -64,7 +74,8 @@ export function compileProcessor(jt: JobType, mapping: HeaderMapping): (fields: 
         return reject(line, offset, raw, name, 'INVALID_UTF8', `column "${name}": the record is not valid UTF-8 (set csv.encoding if the file uses another charset)`);
       }
       probeIndex = idx;
-      const out = casters[i]!(v, quotedEmpty);
+      probeEmpty = v === '';
+      const out = casters[i]!(v, quoted);
       if (out instanceof CastFailure) return reject(line, offset, raw, jt.columns[i]!.name, out.code, out.message);
       values[i] = out;
     }

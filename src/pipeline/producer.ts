@@ -19,6 +19,7 @@ import { HeaderReader, type HeaderMapping, type HeaderRead } from './header.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import type { ParsePool } from './parsePool.js';
 import { poolSource, POOL_MIN_BYTES } from './poolSource.js';
+import { piecesByParity } from './recordParser.js';
 import { inlineSource, type RecordSource } from './recordSource.js';
 import { SourceReader } from './reader.js';
 import { serverSource } from './serverSource.js';
@@ -66,7 +67,7 @@ export function csvCopyFor(jt: JobType, mapping: HeaderMapping): CsvCopy {
   };
 }
 
-/** Parse threads pay for themselves on large files, and need quote parity to cut pieces (escape = quote). */
+/** Parse threads pay for themselves on large files, and need quote parity to cut pieces (piecesByParity). */
 function usesPool(input: ProduceInput): input is ProduceInput & { parsePool: ParsePool } {
   const { jobType: jt, file, parsePool } = input;
   const fault = faultFor(jt.name);
@@ -74,7 +75,7 @@ function usesPool(input: ProduceInput): input is ProduceInput & { parsePool: Par
     parsePool !== undefined &&
     parsePool.size > 0 &&
     file.size >= (file.gzip ? POOL_MIN_BYTES / 4 : POOL_MIN_BYTES) &&
-    jt.csv.escape === jt.csv.quote &&
+    piecesByParity(jt) &&
     (fault === undefined || fault.kind === 'thread-exit')
   );
 }

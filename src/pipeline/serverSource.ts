@@ -7,7 +7,9 @@
  * The chunks it delivers have the one ProcessedChunk shape, with `raw` set.
  */
 import type { JobType } from '../jobtypes/normalize.js';
-import { RecordCutter } from '../source/cut.js';
+import type { RejectInfo } from '../db/batch.js';
+import { encodeReject } from '../db/copyText.js';
+import { RecordCutter, type BrokenQuote } from '../source/cut.js';
 import { ByteSink } from './bytes.js';
 import { chunkError, MARKS, type ProcessedChunk } from './chunk.js';
 import type { HeaderMapping } from './header.js';
@@ -16,6 +18,11 @@ import type { RecordSource } from './recordSource.js';
 
 const NEWLINE = Buffer.from('\n');
 
+const BROKEN: Record<BrokenQuote, string> = {
+  CSV_INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field, and double the quotes in it)',
+  CSV_INVALID_CLOSING_QUOTE: 'text after a closing quote (quote the whole field, and double the quotes in it)',
+};
+
 export function serverSource(
   jt: JobType,
   mapping: HeaderMapping,
@@ -23,7 +30,7 @@ export function serverSource(
   /** Whether rows carry `_rec` and `_line` (staging) or only the file's fields (the target). */
   prefixed: boolean,
 ): RecordSource {
-  const cutter = new RecordCutter(jt.csv.quote, maxRecordSize(jt), start);
+  const cutter = new RecordCutter(jt.csv.quote, jt.csv.delimiter, maxRecordSize(jt), start);
   const delimiter = jt.csv.delimiter;
   const blankIsRecordOnly = mapping.width > 1;
   let offset = start.offset;
@@ -35,9 +42,21 @@ export function serverSource(
     let rows = 0;
     const firstOffset = offset;
     let error: ProcessedChunk['error'];
+    // A record with a quote RFC 4180 forbids is rejected here, as the client parser rejects it.
+    let rejects: ByteSink | undefined;
+    const rejectEnds: number[] = [];
+    const rejectRecords: number[] = [];
+    const rejectInfo: RejectInfo[] = [];
     try {
-      cut((buf, s, e, next, line, nextLine, at) => {
-        if (e > s || !blankIsRecordOnly) {
+      cut((buf, s, e, next, line, nextLine, at, broken) => {
+        if (broken) {
+          rejects ??= new ByteSink();
+          const record = buf.subarray(s, e).toString('utf8').replace(/\0/g, '\u2400');
+          rejects.append(encodeReject({ line, offset: at, record, column: null, code: broken, message: `line ${line}: ${BROKEN[broken]}` }));
+          rejectEnds.push(rejects.length);
+          rejectRecords.push(records);
+          rejectInfo.push({ code: broken, line });
+        } else if (e > s || !blankIsRecordOnly) {
           if (prefixed) data.append(`${at}${delimiter}${line}${delimiter}`);
           data.appendBytes(buf, s, e);
           data.appendBytes(NEWLINE, 0, 1);
@@ -64,10 +83,10 @@ export function serverSource(
       data: data.finish(),
       records,
       marks: marks.subarray(0, records * MARKS),
-      rejectData: EMPTY,
-      rejectEnds: [],
-      rejectRecords: [],
-      rejectInfo: [],
+      rejectData: rejects ? rejects.finish() : EMPTY,
+      rejectEnds,
+      rejectRecords,
+      rejectInfo,
       raw: { firstOffset },
       error,
     };

@@ -1,76 +1,63 @@
 /**
  * CSV records with their physical line and byte offset.
  *
- * A thin layer over csv-parse's push API (no stream, no per-record info object: `info: true` costs
- * about 50% more CPU). csv-parse tells us where each record ends (`info.bytes`); we keep the raw
- * bytes of the records not yet emitted, so that each record's start line is counted exactly (embedded
- * newlines included, any of CRLF, LF or CR endings) and its raw text can be shown for a reject.
+ * A thin layer over csv-parse's public API only: its Parser, a Transform stream, written to and read
+ * from synchronously. Writing to a Transform with nothing pending runs csv-parse's state machine at
+ * once, so after `write` the chunk's complete records are in the stream's readable buffer (`read()`
+ * takes them one by one) and a parse error is the stream's `errored`.
+ *
+ * Where each record ends: with RFC 4180 quoting (the usual case, and the only one the parse threads
+ * take) from boundaries.ts, which finds record ends by quote parity, paired in order with csv-parse's
+ * records; with another escape, from csv-parse itself, through the documented `on_record` hook
+ * (its context's `bytes`), which costs about 50% more CPU (boundaries.ts says how much).
+ *
+ * We keep the raw bytes of the records not yet emitted, so that each record's start line is counted
+ * exactly (embedded newlines included, any of CRLF, LF or CR endings) and its raw text can be shown
+ * for a reject.
  */
-import { Parser } from 'csv-parse';
+import { Parser, type Info } from 'csv-parse';
 import { ImporterError, type CsvErrorCode } from '../errors.js';
+import { RecordEnds, type Delimiter } from './boundaries.js';
+import { FAULT_CODES, RECORD_PREFIX_BYTES, type CsvFault, type CsvFaultCode, type ParserOptions, type RawRecord, type RecordSink } from './record.js';
 
-export interface ParserOptions {
-  readonly delimiter: string;
-  readonly quote: string;
-  readonly escape: string;
-  /** csv-parse's guard against unbounded fields, in characters. */
-  readonly maxRecordSize: number;
-  /** When parsing a piece of a larger stream: the physical line and byte offset where it starts. */
-  readonly startLine?: number;
-  readonly startOffset?: number;
-}
+export { FAULT_CODES, RECORD_PREFIX_BYTES, type CsvFault, type CsvFaultCode, type ParserOptions, type RawRecord, type RecordSink } from './record.js';
 
-/** The raw bytes of the record being delivered; valid only during the sink call. */
-export interface RawRecord {
-  text(): string;
-  bytes(): Buffer;
-  /** Byte offset just after the record (and its line break). */
-  end(): number;
-  /** Physical line where the next record starts. */
-  nextLine(): number;
-  /** Whether the raw record contains two quote characters in a row (cheap: no decoding). */
-  hasQuotePair(): boolean;
-}
+/** A broken record whose end is not found within this many record limits fails the file (memory stays bounded). */
+const BROKEN_HOLD_RECORDS = 16;
 
-/** Called once per record, with the physical line and byte offset where the record starts. */
-export type RecordSink = (fields: string[], line: number, offset: number, raw: RawRecord) => void;
+/** Bytes written to csv-parse between two drains of its records (see `run`). */
+const SLICE_BYTES = 64 * 1024;
 
-type CsvApi = {
-  parse(buf: Buffer | undefined, end: boolean, push: (r: string[]) => void, close: () => void): Error | undefined;
-  info: { bytes: number; lines: number };
-  state?: { field?: unknown };
-};
-
-interface FieldBuffer {
-  buf: Buffer;
-  length: number;
-  toString(encoding?: BufferEncoding): string | Uint8Array;
-}
+/** Record delimiters quote parity handles (boundaries.ts). */
+const DELIMITER_MODES: Readonly<Record<string, Delimiter>> = { '\n': 'lf', '\r\n': 'crlf', '\r': 'cr' };
 
 /**
- * csv-parse collects each field's bytes in a growable buffer (`state.field`) and decodes it with
- * `buf.slice(0, length).toString(encoding)`: one Buffer view allocated per field, only to be
- * decoded and dropped. Decoding in place (`buf.toString(encoding, 0, length)`) gives the same
- * string without the view; measured on 1M rows of 12 columns, the producer's CPU went from 9.5 s
- * to 8.2 s. This reaches into csv-parse's parser state, so it is applied only when the state has
- * the shape of csv-parse 6 (a field with a Buffer `buf` and a numeric `length`); otherwise csv-parse
- * is left as it is. A unit test pins that it applies to the installed version.
+ * A broken record being read to its end: from its start, a second csv-parse parser that reads stray
+ * quotes as text and has no record limit (`relax_quotes`, `max_record_size: 0`) says where a lenient
+ * reader ends the record; the strict parser starts again there. A quote that never closes makes
+ * the rest of the stream the one record. A record past the limit is read to its end by quote parity
+ * when the quoting allows (boundaries.ts): csv-parse takes about 40× longer per byte on a long
+ * first line (measured: a 60 MB line without a line break, 100–400 ms per 256 KiB against 10 ms),
+ * where it looks for the record delimiter at every byte.
  */
-function decodeFieldsInPlace(api: CsvApi): boolean {
-  const field = api.state?.field as Partial<FieldBuffer> | undefined;
-  if (!field || !Buffer.isBuffer(field.buf) || typeof field.length !== 'number' || typeof field.toString !== 'function') return false;
-  const original = field.toString;
-  field.toString = function (this: FieldBuffer, encoding?: BufferEncoding) {
-    return encoding ? this.buf.toString(encoding, 0, this.length) : original.call(this, encoding);
-  };
-  return true;
+interface Broken {
+  readonly code: CsvFaultCode;
+  readonly message: string;
+  readonly write: (feed: Buffer, at: number) => void;
+  readonly end: () => void;
+  /** Where the record ends, once known (-1 before). */
+  found: number;
 }
+
 
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** csv-parse's message without its "Invalid Closing Quote:" title. */
+const reason = (err: Error): string => err.message.replace(/^[^:]*:\s*/, '');
+
 export class RecordParser {
-  private readonly api: CsvApi;
+  private parser: Parser;
   /** Unconsumed raw bytes: chunks[0] starts at byte `windowStart` of the stream. */
   private chunks: Buffer[] = [];
   private windowStart = 0;
@@ -85,19 +72,109 @@ export class RecordParser {
   private nextLine = 1;
   private rawEnd = 0;
   private readonly raw: RawRecord = {
-    text: () => this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, ''),
+    text: () => {
+      if (this.fault && this.rawEnd - this.rawStart > this.opts.maxRecordSize) {
+        return `${this.slice(this.rawStart, Math.min(this.rawEnd, this.rawStart + RECORD_PREFIX_BYTES)).toString('utf8')}…`;
+      }
+      return this.slice(this.rawStart, this.rawEnd).toString('utf8').replace(/\r?\n$|\r$/, '');
+    },
     bytes: () => this.slice(this.rawStart, this.rawEnd),
     end: () => this.base + this.rawEnd,
     nextLine: () => this.nextLine,
     hasQuotePair: () => this.slice(this.rawStart, this.rawEnd).includes(this.quotePair),
+    fault: () => this.fault,
   };
+  private fault: CsvFault | undefined;
+  private broken: Broken | undefined;
+  /** Where the current strict parser started (it restarts after a broken record). */
+  private mainStart = 0;
   private readonly quotePair: Buffer;
   /** The first CR at or after `crFrom` in `crChunk` (-1: none), see countInChunk. */
   private crChunk: Buffer | undefined;
   private crFrom = 0;
   private crAt = -1;
-  private readonly push = (fields: string[]): void => {
-    const end = this.api.info.bytes;
+  /** An exception thrown by the sink inside `on_record`: csv-parse would report it as its own error. */
+  private sinkError: unknown;
+  /** Record ends by quote parity, or undefined when csv-parse tells them (`on_record`). */
+  private ends: RecordEnds | undefined;
+  private readonly rfc4180: boolean;
+  /** csv-parse's count of comment lines when the last record was delivered. */
+  private commentLines = 0;
+  private readonly onRecord = (fields: string[], context: Info): null => {
+    try {
+      // Comment lines csv-parse skipped since the last record lie before this one: it starts after them.
+      if (context.comment_lines !== this.commentLines) {
+        this.skipLines(context.comment_lines - this.commentLines, this.mainStart + context.bytes);
+        this.commentLines = context.comment_lines;
+      }
+      this.deliver(fields, this.mainStart + context.bytes);
+    } catch (err) {
+      this.sinkError = err;
+      throw err;
+    }
+    // Taken here: the stream's readable side stays empty.
+    return null;
+  };
+
+  constructor(private readonly opts: ParserOptions) {
+    this.recordLine = opts.startLine ?? 1;
+    this.quotePair = Buffer.from(opts.quote + opts.quote);
+    this.base = opts.startOffset ?? 0;
+    const rd = opts.recordDelimiter;
+    this.rfc4180 =
+      opts.escape === opts.quote &&
+      Buffer.byteLength(opts.quote) === 1 &&
+      !opts.relaxQuotes &&
+      opts.quoting !== false &&
+      !opts.endsFromCsvParse &&
+      opts.comment === undefined &&
+      (rd === undefined || rd in DELIMITER_MODES);
+    this.parser = this.strictParser();
+  }
+
+  /** The parser of records, starting at `mainStart`. */
+  private strictParser(): Parser {
+    const opts = this.opts;
+    this.ends = this.rfc4180 ? new RecordEnds(Buffer.from(opts.quote)[0]!, DELIMITER_MODES[opts.recordDelimiter ?? ''] ?? 'unknown') : undefined;
+    const parser = new Parser({
+      ...this.dialect(),
+      relax_quotes: opts.relaxQuotes ?? false,
+      max_record_size: opts.maxRecordSize,
+      ...(this.rfc4180 ? {} : { on_record: this.onRecord }),
+    });
+    // A parse error is read from `errored` after each write; the event would only repeat it.
+    parser.on('error', () => undefined);
+    return parser;
+  }
+
+  private dialect() {
+    const { delimiter, quote, escape, comment, recordDelimiter } = this.opts;
+    return {
+      delimiter,
+      quote: this.opts.quoting === false ? false : quote,
+      escape,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      ...(comment !== undefined ? { comment } : {}),
+      ...(recordDelimiter !== undefined ? { record_delimiter: recordDelimiter } : {}),
+    };
+  }
+
+  /** Moves the next record's start past `n` physical lines (comment lines), not beyond `limit`. */
+  private skipLines(n: number, limit: number): void {
+    const span = this.slice(this.recordStart, limit);
+    let i = 0;
+    for (let k = 0; k < n && i < span.length; k++) {
+      while (i < span.length && span[i] !== LF && span[i] !== CR) i++;
+      if (span[i] === CR && span[i + 1] === LF) i++;
+      i++;
+    }
+    this.recordStart += Math.min(i, span.length);
+    this.recordLine += n;
+  }
+
+  /** Hands one record to the sink; `end` is where it ends, from the parser's start. */
+  private deliver(fields: string[], end: number): void {
     const start = this.recordStart;
     const line = this.recordLine;
     this.rawStart = start;
@@ -106,27 +183,7 @@ export class RecordParser {
     this.sink!(fields, line, this.base + start, this.raw);
     this.recordLine = this.nextLine;
     this.recordStart = end;
-  };
-
-  constructor(opts: ParserOptions) {
-    this.recordLine = opts.startLine ?? 1;
-    this.quotePair = Buffer.from(opts.quote + opts.quote);
-    this.base = opts.startOffset ?? 0;
-    // Parser normalizes and validates the options once; we drive its push API (`parser.api`)
-    // directly instead of going through the Transform stream, which saves a stream hop per chunk.
-    this.api = (new Parser({
-      delimiter: opts.delimiter,
-      quote: opts.quote,
-      escape: opts.escape,
-      relax_column_count: true,
-      max_record_size: opts.maxRecordSize,
-      skip_empty_lines: false,
-    }) as unknown as { api: CsvApi }).api;
-    this.decodesInPlace = decodeFieldsInPlace(this.api);
   }
-
-  /** Whether csv-parse's field decoding was replaced by the in-place one (see decodeFieldsInPlace). */
-  readonly decodesInPlace: boolean;
 
   write(chunk: Buffer, sink: RecordSink): void {
     this.chunks.push(chunk);
@@ -142,15 +199,123 @@ export class RecordParser {
 
   private run(chunk: Buffer | undefined, end: boolean, sink: RecordSink): void {
     this.sink = sink;
-    const err = this.api.parse(chunk, end, this.push, () => undefined);
-    if (err) throw this.wrap(err);
+    let feed = chunk;
+    let feedAt = this.windowEnd - (chunk?.length ?? 0);
+    for (;;) {
+      if (this.broken) {
+        const b = this.broken;
+        if (feed && feed.length > 0) b.write(feed, feedAt);
+        if (end) b.end();
+        if (b.found < 0) {
+          if (!end) {
+            // Held in memory until its end is found: past this, the file fails as it did before records could fault.
+            if (this.windowEnd - this.recordStart > BROKEN_HOLD_RECORDS * this.opts.maxRecordSize) {
+              throw new ImporterError(b.code, `${b.message} (no record boundary within ${BROKEN_HOLD_RECORDS} × the record limit after it)`, {
+                line: this.recordLine,
+                offset: this.base + this.recordStart,
+              });
+            }
+            return;
+          }
+          b.found = this.windowEnd;
+        }
+        this.broken = undefined;
+        this.deliverFault(b);
+        this.mainStart = b.found;
+        this.parser = this.strictParser();
+        feed = this.slice(b.found, this.windowEnd);
+        feedAt = b.found;
+        if (feed.length === 0 && !end) return;
+        continue;
+      }
+      if (feed && this.ends) {
+        // In slices, each drained before the next: csv-parse's readable buffer then holds a slice's
+        // records, not a whole 512 KiB piece's (thousands of arrays alive at once in each thread).
+        for (let at = 0; at < feed.length && !this.parser.errored; at += SLICE_BYTES) {
+          const slice = feed.subarray(at, at + SLICE_BYTES);
+          this.ends.scan(slice, feedAt + at);
+          this.parser.write(slice);
+          this.drain();
+        }
+      } else if (feed) this.parser.write(feed);
+      if (end) {
+        this.ends?.end(this.windowEnd);
+        this.parser.end();
+      }
+      if (this.ends) this.drain();
+      if (this.sinkError !== undefined) throw this.sinkError;
+      const err = this.parser.errored;
+      if (!err) return;
+      const code = FAULT_CODES[(err as { code?: string }).code ?? ''];
+      if (!code || !this.opts.faultsAsRecords) throw this.wrap(err);
+      this.broken = this.brokenRecord(code, err);
+      feed = this.slice(this.recordStart, this.windowEnd);
+      feedAt = this.recordStart;
+    }
+  }
+
+  private brokenRecord(code: CsvFaultCode, err: Error): Broken {
+    const start = this.recordStart;
+    const message = `line ${this.recordLine}: ${reason(err)}`;
+    if (code === 'CSV_MAX_RECORD_SIZE' && this.rfc4180) {
+      const ends = new RecordEnds(Buffer.from(this.opts.quote)[0]!, this.ends!.delimiter);
+      const b: Broken = {
+        code,
+        message,
+        write: (feed, at) => {
+          ends.scan(feed, at);
+          if (b.found < 0) b.found = ends.take();
+        },
+        end: () => undefined,
+        found: -1,
+      };
+      return b;
+    }
+    const finder = new Parser({
+      ...this.dialect(),
+      relax_quotes: true,
+      max_record_size: 0,
+      on_record: (_fields: string[], context: Info) => {
+        if (b.found < 0) b.found = start + context.bytes;
+        return null;
+      },
+    });
+    // An error after the record's end does not matter; one before it leaves the end unknown (the rest of the stream).
+    finder.on('error', () => undefined);
+    const b: Broken = { code, message, write: (feed) => finder.write(feed), end: () => finder.end(), found: -1 };
+    return b;
+  }
+
+  /** Hands a broken record to the sink as one record with its fault and no fields. */
+  private deliverFault(b: Broken): void {
+    this.fault = { code: b.code, message: b.message };
+    try {
+      this.deliver([], b.found);
+    } finally {
+      this.fault = undefined;
+    }
+  }
+
+  /** Delivers the records csv-parse completed, each with the next record end found by parity. */
+  private drain(): void {
+    let fields: string[] | null;
+    while ((fields = this.parser.read() as string[] | null) !== null) {
+      const end = this.ends!.take();
+      if (end < 0) {
+        throw new ImporterError('INTERNAL', `line ${this.recordLine}: csv-parse gave a record where no record end was found`, {
+          line: this.recordLine,
+          offset: this.base + this.recordStart,
+        });
+      }
+      this.deliver(fields, end);
+    }
   }
 
   private wrap(err: Error): ImporterError {
-    const code: CsvErrorCode = (err as { code?: CsvErrorCode }).code ?? 'CSV_PARSE_ERROR';
+    const raw = (err as { code?: string }).code;
+    const code: CsvErrorCode = FAULT_CODES[raw ?? ''] ?? (raw?.startsWith('CSV_') ? (raw as CsvErrorCode) : 'CSV_PARSE_ERROR');
     const line = this.recordLine;
-    const reason = err.message.replace(/^[^:]*:\s*/, '');
-    return new ImporterError(code, `line ${line}: ${reason}`, { line, offset: this.base + this.recordStart }, { cause: err });
+    return new ImporterError(code, `line ${line}: ${reason(err)}`, { line, offset: this.base + this.recordStart }, { cause: err });
   }
 
   /** Drops chunks that lie entirely before the next record. */

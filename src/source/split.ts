@@ -6,6 +6,8 @@
  */
 const LF = 0x0a;
 const CR = 0x0d;
+/** A record longer than this many target pieces is not cut by the splitter (see `push`). */
+const HUGE_PIECES = 8;
 
 export interface Piece {
   readonly seq: number;
@@ -25,13 +27,22 @@ export class PieceSplitter {
   private scanned = 0;
   private lastBoundary = -1;
   private readonly quote: number;
+  private readonly delimiter: Buffer;
+  /**
+   * A quote that RFC 4180 does not allow was met (one opening inside a field, or text after a closing
+   * one): parity no longer tells records apart, so no piece is cut past the last one handed out; the
+   * caller parses the rest in order, from `rest()` (poolSource.ts).
+   */
+  dirty = false;
 
   constructor(
     quote: string,
     private readonly targetBytes: number,
     start: { line: number; offset: number },
+    delimiter = ',',
   ) {
     this.quote = quote.charCodeAt(0);
+    this.delimiter = Buffer.from(delimiter);
     this.line = start.line;
     this.offset = start.offset;
   }
@@ -44,7 +55,11 @@ export class PieceSplitter {
     const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [buf];
     this.scan(buf);
-    if (this.lastBoundary < 0) return []; // one huge record so far: wait for more
+    // One huge record so far: wait for more, up to a point. Each wait concatenates what is pending,
+    // so a record of many pieces would cost quadratic copying (a 60 MB line took a minute): past
+    // HUGE_PIECES pieces it is left to the caller's in-order parsing, like a dirty quote.
+    if (this.lastBoundary < 0 && this.pendingBytes > HUGE_PIECES * this.targetBytes) this.dirty = true;
+    if (this.dirty || this.lastBoundary < 0) return [];
     const cut = this.lastBoundary + 1;
     const piece = this.piece(buf.subarray(0, cut));
     const rest = buf.subarray(cut);
@@ -53,6 +68,14 @@ export class PieceSplitter {
     this.scanned -= cut;
     this.lastBoundary = -1;
     return [piece];
+  }
+
+  /** After `dirty`: the bytes not handed out yet, and where they start (a record boundary). */
+  rest(): { buf: Buffer; line: number; offset: number } {
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { buf, line: this.line, offset: this.offset };
   }
 
   /** The last piece (whatever is left). */
@@ -82,6 +105,20 @@ export class PieceSplitter {
           pos = buf.length;
           break;
         }
+        // What follows a closing quote decides: wait for it at the end of the bytes.
+        if (close + 1 >= buf.length) {
+          pos = close;
+          break;
+        }
+        const next = buf[close + 1];
+        if (next === q) {
+          pos = close + 2; // a doubled quote: still inside
+          continue;
+        }
+        if (next !== LF && next !== CR && !this.isDelimiter(buf, close + 1)) {
+          this.dirty = true;
+          return;
+        }
         this.inQuote = false;
         pos = close + 1;
       } else {
@@ -94,11 +131,22 @@ export class PieceSplitter {
           pos = buf.length;
           break;
         }
+        const before = buf[open - 1];
+        if (open > 0 && before !== LF && before !== CR && !this.isDelimiter(buf, open - this.delimiter.length)) {
+          this.dirty = true;
+          return;
+        }
         this.inQuote = true;
         pos = open + 1;
       }
     }
     this.scanned = pos;
+  }
+
+  private isDelimiter(buf: Buffer, at: number): boolean {
+    if (at < 0) return false;
+    for (let i = 0; i < this.delimiter.length; i++) if (buf[at + i] !== this.delimiter[i]) return false;
+    return true;
   }
 }
 

@@ -30,7 +30,7 @@ describe('jobtypes normalize', () => {
     expect(jt.name).toBe('orders');
     expect(jt.source).toEqual({ dir: path.resolve('/defs/../data'), pattern: '*.csv', settleSeconds: 0 });
     expect(jt.pipeline).toEqual({ bufferBatches: 4, consumers: 2 });
-    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore', parser: 'server', parserChoice: 'auto', clientOnly: [] });
+    expect(jt.csv).toEqual({ delimiter: ',', quote: '"', escape: '"', quoting: true, header: true, encoding: 'utf8', maxFieldBytes: 1048576, onExtraColumns: 'ignore', parser: 'server', parserChoice: 'auto', clientOnly: [], relaxQuotes: false, onShortRow: 'reject', onLongRow: 'reject', comment: undefined, recordDelimiter: undefined, skipLines: 0 });
     expect(jt.target).toEqual({ schema: 'public', table: 'orders', create: true, mode: 'append', key: [], lineage: false, strategy: 'staged' });
     expect(jt.maxRejects).toEqual({ kind: 'count', value: 0, text: '0' });
     expect(jt.batch).toEqual({ rows: 10000, bytes: 8388608, flushMs: 1000 });
@@ -86,6 +86,12 @@ describe('jobtypes normalize', () => {
     const ok = normalizeJobType({ ...base(), source: { path: '${DROP}/orders' } }, FILE, { DROP: '/srv/drop' });
     expect(ok.ok && ok.jobType.source.dir).toBe('/srv/drop/orders');
     expect(problems({ ...base(), source: { path: '${NOPE}/orders' } })).toEqual(['source.path: environment variable NOPE is not set']);
+  });
+
+  it('expands ${ENV} in source.pattern too, and an unset one is a definition error (issue 17, wrong result 2)', () => {
+    const ok = normalizeJobType({ ...base(), source: { path: '/srv', pattern: 'orders_${DAY}.csv' } }, FILE, { DAY: '2026-12-02' });
+    expect(ok.ok && ok.jobType.source.pattern).toBe('orders_2026-12-02.csv');
+    expect(problems({ ...base(), source: { path: '/srv', pattern: 'orders_${NOPE}.csv' } })).toEqual(['source.pattern: environment variable NOPE is not set']);
   });
 
   it('parses schema-qualified tables and percentage thresholds, accepts six-field cron', () => {

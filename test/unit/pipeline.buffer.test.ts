@@ -4,7 +4,7 @@ import type { Reject, RejectInfo } from '../../src/db/batch.js';
 import { decodeRejects, encodeReject, encodeValue } from '../../src/db/copyText.js';
 import { Batcher } from '../../src/pipeline/batcher.js';
 import { MARKS, type ProcessedChunk } from '../../src/pipeline/chunk.js';
-import { isQuotedEmptyField } from '../../src/pipeline/encode.js';
+import { isQuotedEmptyField, quotedFieldLength } from '../../src/pipeline/encode.js';
 import { PipelineMetrics } from '../../src/observability/metrics.js';
 
 describe('BoundedBuffer', () => {
@@ -133,5 +133,13 @@ describe('encode', () => {
     expect(isQuotedEmptyField('1,"",', 2, ',', '"')).toBe(false);
     expect(isQuotedEmptyField('"a,""b",,""', 1, ',', '"')).toBe(false);
     expect(isQuotedEmptyField('"a,""b",,""', 2, ',', '"')).toBe(true);
+  });
+
+  it('honours an escape other than the quote when it looks for quoted fields (issue 17, wrong result 1)', () => {
+    // a,"b,c\"","" : the third field is a quoted empty string, not NULL.
+    expect(isQuotedEmptyField('a,"b,c\\"",""', 2, ',', '"', '\\')).toBe(true);
+    expect(quotedFieldLength('a,"b,c\\"",""', 1, ',', '"', '\\')).toBe(5);
+    expect(quotedFieldLength('a,"b,c\\"",""', 0, ',', '"', '\\')).toBe(-1);
+    expect(quotedFieldLength('1,"    "', 1, ',', '"')).toBe(4);
   });
 });

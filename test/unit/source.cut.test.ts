@@ -4,6 +4,7 @@ import { RecordParser } from '../../src/source/parse.js';
 
 interface Cut {
   text: string;
+  broken?: string;
   line: number;
   nextLine: number;
   offset: number;
@@ -11,10 +12,10 @@ interface Cut {
 }
 
 function cut(text: string, chunkSize: number): Cut[] {
-  const c = new RecordCutter('"', 1 << 20, { line: 1, offset: 0 });
+  const c = new RecordCutter('"', ',', 1 << 20, { line: 1, offset: 0 });
   const out: Cut[] = [];
-  const sink = (buf: Buffer, s: number, e: number, next: number, line: number, nextLine: number, offset: number) =>
-    out.push({ text: buf.subarray(s, e).toString(), line, nextLine, offset, end: offset + (next - s) });
+  const sink = (buf: Buffer, s: number, e: number, next: number, line: number, nextLine: number, offset: number, broken: string | undefined) =>
+    out.push({ text: buf.subarray(s, e).toString(), line, nextLine, offset, end: offset + (next - s), ...(broken ? { broken } : {}) });
   const buf = Buffer.from(text);
   for (let i = 0; i < buf.length; i += chunkSize) c.push(buf.subarray(i, i + chunkSize), sink);
   c.end(sink);
@@ -53,8 +54,22 @@ describe('RecordCutter', () => {
     expect(r.map((x) => [x.text, x.line])).toEqual([['a,b', 1], ['1,"open\n2,x\n', 2]]);
   });
 
+  it('reads a quote RFC 4180 forbids as text to find the record\'s end, and marks that record broken', () => {
+    for (const chunk of [1, 3, 1000]) {
+      const r = cut('id,v\n1,a"b\n2,"c"x\n3,"d""e"\n4,"f",g"\n5,ok\n', chunk);
+      expect(r.map((x) => [x.text, x.broken ?? null]), `chunk ${chunk}`).toEqual([
+        ['id,v', null],
+        ['1,a"b', 'CSV_INVALID_OPENING_QUOTE'],
+        ['2,"c"x', 'CSV_INVALID_CLOSING_QUOTE'],
+        ['3,"d""e"', null],
+        ['4,"f",g"', 'CSV_INVALID_OPENING_QUOTE'],
+        ['5,ok', null],
+      ]);
+    }
+  });
+
   it('stops a record that grows past the limit', () => {
-    const c = new RecordCutter('"', 16, { line: 1, offset: 0 });
+    const c = new RecordCutter('"', ',', 16, { line: 1, offset: 0 });
     expect(() => c.push(Buffer.from('a,"' + 'x'.repeat(40)), () => undefined)).toThrow(expect.objectContaining({ code: 'CSV_MAX_RECORD_SIZE' }));
   });
 });
