@@ -127,7 +127,7 @@ async function halves(file: string): Promise<[string, string]> {
   const headerEnd = buf.indexOf(0x0a) + 1;
   // The first record that starts past the middle (records hold quoted newlines: cut where the importer would).
   let cut = buf.length;
-  new RecordCutter('"', ',', 1 << 20, { line: 1, offset: 0 }).push(buf, (_b, start, _e, _n, _l, _nl, offset) => {
+  new RecordCutter('"', ',', 1 << 20, { line: 1, offset: 0 }).push(buf, (_b, start, _e, _l, _nl, offset) => {
     if (cut === buf.length && offset >= buf.length / 2) cut = start;
   });
   await writeFile(a, buf.subarray(0, cut));

@@ -9,7 +9,7 @@
 import type { JobType } from '../jobtypes/normalize.js';
 import type { RejectInfo } from '../db/batch.js';
 import { encodeReject } from '../db/copyText.js';
-import { RecordCutter, type BrokenQuote } from '../source/cut.js';
+import { RecordCutter, type BrokenRecord } from '../source/cut.js';
 import { ByteSink } from './bytes.js';
 import { chunkError, MARKS, type ProcessedChunk } from './chunk.js';
 import type { HeaderMapping } from './header.js';
@@ -18,9 +18,10 @@ import type { RecordSource } from './recordSource.js';
 
 const NEWLINE = Buffer.from('\n');
 
-const BROKEN: Record<BrokenQuote, string> = {
+const BROKEN: Record<BrokenRecord, string> = {
   CSV_INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field, and double the quotes in it)',
   CSV_INVALID_CLOSING_QUOTE: 'text after a closing quote (quote the whole field, and double the quotes in it)',
+  CSV_MAX_RECORD_SIZE: 'the record is longer than the record limit (4 × csv.max_field_bytes, at least 1 MiB); its first KiB is kept here',
 };
 
 export function serverSource(
@@ -48,7 +49,7 @@ export function serverSource(
     const rejectRecords: number[] = [];
     const rejectInfo: RejectInfo[] = [];
     try {
-      cut((buf, s, e, next, line, nextLine, at, broken) => {
+      cut((buf, s, e, line, nextLine, at, nextOffset, broken) => {
         if (broken) {
           rejects ??= new ByteSink();
           const record = buf.subarray(s, e).toString('utf8').replace(/\0/g, '\u2400');
@@ -71,9 +72,9 @@ export function serverSource(
         marks[m] = data.length;
         marks[m + 1] = rows;
         marks[m + 2] = line;
-        marks[m + 3] = at + (next - s);
+        marks[m + 3] = nextOffset;
         marks[m + 4] = nextLine;
-        offset = at + (next - s);
+        offset = nextOffset;
         records++;
       });
     } catch (err) {

@@ -19,12 +19,29 @@ const CR = 0x0d;
  * offset in `buf` just after the line break. `line` is its first physical line, `nextLine` where
  * the next record starts, `offset` its byte offset in the stream.
  */
-export type CutSink = (buf: Buffer, start: number, end: number, next: number, line: number, nextLine: number, offset: number, broken: BrokenQuote | undefined) => void;
+export type CutSink = (buf: Buffer, start: number, end: number, line: number, nextLine: number, offset: number, nextOffset: number, broken: BrokenRecord | undefined) => void;
 
-export type BrokenQuote = 'CSV_INVALID_OPENING_QUOTE' | 'CSV_INVALID_CLOSING_QUOTE';
+/** Why a record is rejected as it is cut. CSV_MAX_RECORD_SIZE: `buf[start, end)` holds only its first KiB. */
+export type BrokenRecord = 'CSV_INVALID_OPENING_QUOTE' | 'CSV_INVALID_CLOSING_QUOTE' | 'CSV_MAX_RECORD_SIZE';
+
+/** A record past the limit: how much of it was kept, and how far it has been skipped. */
+interface Skipping {
+  readonly line: number;
+  readonly offset: number;
+  readonly head: Buffer;
+  inQuote: boolean;
+  bytes: number;
+  breaks: number;
+  /** It ended at a CR that was the last byte read: an LF first in the next chunk belongs to it. */
+  pendingCR: boolean;
+}
+
+/** A record whose end is not found within this many record limits stops the file. */
+const SKIP_LIMITS = 16;
 
 export class RecordCutter {
   private carry: Buffer | undefined;
+  private skipping: Skipping | undefined;
   private line: number;
   private offset: number;
   private readonly quote: number;
@@ -43,22 +60,91 @@ export class RecordCutter {
     this.offset = start.offset;
   }
 
-  /** Cuts the complete records of what arrived so far; an incomplete last one waits for more. */
+  /**
+   * Cuts the complete records of what arrived so far; an incomplete last one waits for more. A
+   * record past the limit is skipped to its end (by quote parity, keeping its first KiB) and
+   * handed on as broken (CSV_MAX_RECORD_SIZE), as the client parser rejects it.
+   */
   push(chunk: Buffer, sink: CutSink): void {
-    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    let rest = chunk;
+    if (this.skipping) rest = this.skip(chunk, false, sink);
+    if (rest.length === 0) return;
+    const buf = this.carry ? Buffer.concat([this.carry, rest]) : rest;
     this.carry = undefined;
     const used = this.cut(buf, false, sink);
-    if (used < buf.length) {
-      if (buf.length - used > this.maxRecordBytes) this.tooLong();
+    if (used === buf.length) return;
+    if (buf.length - used <= this.maxRecordBytes) {
       this.carry = buf.subarray(used);
+      return;
     }
+    this.skipping = { line: this.line, offset: this.offset, head: Buffer.from(buf.subarray(used, used + 1024)), inQuote: false, bytes: 0, breaks: 0, pendingCR: false };
+    this.push(buf.subarray(used), sink);
   }
 
   /** The stream ended: the rest is the last record (an unclosed quote runs to the end). */
   end(sink: CutSink): void {
+    if (this.skipping) this.skip(Buffer.alloc(0), true, sink);
     const buf = this.carry;
     this.carry = undefined;
     if (buf && buf.length > 0) this.cut(buf, true, sink);
+  }
+
+  /** Skips the over-long record through `buf`; returns what follows its end (empty: not found yet). */
+  private skip(buf: Buffer, last: boolean, sink: CutSink): Buffer {
+    const k = this.skipping!;
+    const q = this.quote;
+    const n = buf.length;
+    let i = 0;
+    if (k.pendingCR) {
+      // The last chunk ended with a CR: with an LF after it, one line break (CRLF), else a lone CR.
+      if (n === 0 && !last) return buf;
+      const lf = n > 0 && buf[0] === LF;
+      k.breaks++;
+      k.pendingCR = false;
+      if (!k.inQuote) {
+        if (lf) k.bytes++;
+        return this.endSkip(buf.subarray(lf ? 1 : 0), sink);
+      }
+      if (lf) i = 1;
+    }
+    for (; i < n; i++) {
+      const c = buf[i]!;
+      if (c === q) {
+        k.inQuote = !k.inQuote;
+      } else if (c === LF) {
+        k.breaks++;
+        if (!k.inQuote) {
+          k.bytes += i + 1;
+          return this.endSkip(buf.subarray(i + 1), sink);
+        }
+      } else if (c === CR) {
+        if (i + 1 === n && !last) {
+          k.pendingCR = true;
+          break;
+        }
+        const crlf = buf[i + 1] === LF;
+        if (k.inQuote) {
+          if (!crlf) k.breaks++;
+          continue;
+        }
+        k.breaks++;
+        k.bytes += i + (crlf ? 2 : 1);
+        return this.endSkip(buf.subarray(i + (crlf ? 2 : 1)), sink);
+      }
+    }
+    k.bytes += n;
+    if (k.bytes > SKIP_LIMITS * this.maxRecordBytes) this.tooLong(k);
+    if (last) return this.endSkip(buf.subarray(n), sink);
+    return buf.subarray(n);
+  }
+
+  private endSkip(rest: Buffer, sink: CutSink): Buffer {
+    const k = this.skipping!;
+    this.skipping = undefined;
+    sink(k.head, 0, k.head.length, k.line, k.line + k.breaks, k.offset, k.offset + k.bytes, 'CSV_MAX_RECORD_SIZE');
+    this.line = k.line + k.breaks;
+    this.offset = k.offset + k.bytes;
+    return rest;
   }
 
   // long: one scan; the next quote, LF and CR are found with indexOf and kept until passed
@@ -74,7 +160,7 @@ export class RecordCutter {
     const q = this.quote;
     let start = 0;
     let breaks = 0;
-    let broken: BrokenQuote | undefined;
+    let broken: BrokenRecord | undefined;
     for (;;) {
       const eol = nextLF < nextCR ? nextLF : nextCR;
       if (nextQ < eol) {
@@ -108,7 +194,9 @@ export class RecordCutter {
       if (eol === nextCR && eol + 1 === n && !last) break;
       const next = eol === nextCR && buf[eol + 1] === LF ? eol + 2 : eol + 1;
       breaks++;
-      sink(buf, start, eol, next, this.line, this.line + breaks, this.offset, broken);
+      // A record past the limit is rejected whether it arrived whole or not (only its first KiB is kept).
+      if (eol - start > this.maxRecordBytes) sink(buf, start, start + 1024, this.line, this.line + breaks, this.offset, this.offset + (next - start), 'CSV_MAX_RECORD_SIZE');
+      else sink(buf, start, eol, this.line, this.line + breaks, this.offset, this.offset + (next - start), broken);
       this.line += breaks;
       this.offset += next - start;
       breaks = 0;
@@ -118,7 +206,8 @@ export class RecordCutter {
       if (nextCR < next) nextCR = find(CR, next);
     }
     if (last && start < n) {
-      sink(buf, start, n, n, this.line, this.line + breaks, this.offset, broken);
+      if (n - start > this.maxRecordBytes) sink(buf, start, start + 1024, this.line, this.line + breaks, this.offset, this.offset + (n - start), 'CSV_MAX_RECORD_SIZE');
+      else sink(buf, start, n, this.line, this.line + breaks, this.offset, this.offset + (n - start), broken);
       this.line += breaks;
       this.offset += n - start;
       return n;
@@ -126,11 +215,11 @@ export class RecordCutter {
     return start;
   }
 
-  private tooLong(): never {
+  private tooLong(k: Skipping): never {
     throw new ImporterError(
       'CSV_MAX_RECORD_SIZE',
-      `line ${this.line}: a record is longer than ${this.maxRecordBytes} bytes (a quote that never closes?)`,
-      { line: this.line, offset: this.offset },
+      `line ${k.line}: a record runs past ${SKIP_LIMITS} times the record limit of ${this.maxRecordBytes} bytes without ending (a quote that never closes?)`,
+      { line: k.line, offset: k.offset },
     );
   }
 }

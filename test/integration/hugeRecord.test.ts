@@ -55,11 +55,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function load(pattern: string, table: string, threads: number) {
+async function load(pattern: string, table: string, threads: number, parser: string) {
   const dir = await jobtypesDir({
     [`${table}.yaml`]: YAML.stringify({
       name: table,
       source: { path: src, pattern },
+      csv: { parser },
       target: { table },
       columns: [
         { name: 'id', type: 'integer' },
@@ -81,9 +82,9 @@ async function load(pattern: string, table: string, threads: number) {
 }
 
 describe('a record past the record limit', () => {
-  for (const threads of [0, 2]) {
-    it(`is one CSV_MAX_RECORD_SIZE reject, and the records after it load (--parse-threads ${threads})`, async () => {
-      const r = await load('middle.csv', `middle_${threads}`, threads);
+  for (const [parser, threads] of [['client', 0], ['client', 2], ['server', 0]] as const) {
+    it(`is one CSV_MAX_RECORD_SIZE reject, and the records after it load (parser ${parser}, --parse-threads ${threads})`, async () => {
+      const r = await load('middle.csv', `middle_${parser}_${threads}`, threads, parser);
       expect(r.rows).toBe(GOOD_BEFORE + GOOD_AFTER + 10);
       const after = GOOD_BEFORE + 2 + (6 << 20) / 4 + 1;
       expect(r.rejects.map((x) => [Number(x.line), x.code])).toEqual([
@@ -95,8 +96,8 @@ describe('a record past the record limit', () => {
       expect(Number(r.rejects[0]!.record)).toBeLessThan(8192);
     }, 120_000);
 
-    it(`ends within seconds on a 60 MB line without a line break (--parse-threads ${threads})`, async () => {
-      const r = await load('oneline.csv', `oneline_${threads}`, threads);
+    it(`ends within seconds on a 60 MB line without a line break (parser ${parser}, --parse-threads ${threads})`, async () => {
+      const r = await load('oneline.csv', `oneline_${parser}_${threads}`, threads, parser);
       expect(r.rows).toBe(0);
       expect(r.rejects.map((x) => [Number(x.line), x.code])).toEqual([[2, 'CSV_MAX_RECORD_SIZE']]);
       // Linear: about 1 s of parsing on a quiet machine; the bound leaves room for a loaded one (26 s seen

@@ -14,8 +14,8 @@ interface Cut {
 function cut(text: string, chunkSize: number): Cut[] {
   const c = new RecordCutter('"', ',', 1 << 20, { line: 1, offset: 0 });
   const out: Cut[] = [];
-  const sink = (buf: Buffer, s: number, e: number, next: number, line: number, nextLine: number, offset: number, broken: string | undefined) =>
-    out.push({ text: buf.subarray(s, e).toString(), line, nextLine, offset, end: offset + (next - s), ...(broken ? { broken } : {}) });
+  const sink = (buf: Buffer, s: number, e: number, line: number, nextLine: number, offset: number, end: number, broken: string | undefined) =>
+    out.push({ text: buf.subarray(s, e).toString(), line, nextLine, offset, end, ...(broken ? { broken } : {}) });
   const buf = Buffer.from(text);
   for (let i = 0; i < buf.length; i += chunkSize) c.push(buf.subarray(i, i + chunkSize), sink);
   c.end(sink);
@@ -68,8 +68,27 @@ describe('RecordCutter', () => {
     }
   });
 
-  it('stops a record that grows past the limit', () => {
+  it('skips a record past the limit to its end, keeping its first KiB, and goes on after it', () => {
+    for (const chunk of [7, 100, 5000]) {
+      const c = new RecordCutter('"', ',', 64, { line: 1, offset: 0 });
+      const out: Array<[string, number, number, number, string | undefined]> = [];
+      const text = 'a,b\n1,"' + 'x\r\n'.repeat(100) + '"\r\n2,ok\n';
+      const buf = Buffer.from(text);
+      const sink = (b: Buffer, s: number, e: number, line: number, _nl: number, offset: number, end: number, broken: string | undefined) =>
+        out.push([b.subarray(s, e).toString().slice(0, 4), line, offset, end, broken]);
+      for (let i = 0; i < buf.length; i += chunk) c.push(buf.subarray(i, i + chunk), sink);
+      c.end(sink);
+      const long = text.indexOf('2,ok');
+      expect(out, `chunk ${chunk}`).toEqual([
+        ['a,b', 1, 0, 4, undefined],
+        ['1,"x', 2, 4, long, 'CSV_MAX_RECORD_SIZE'],
+        ['2,ok', 103, long, buf.length, undefined],
+      ]);
+    }
+  });
+
+  it('stops the file when a record has no end within 16 record limits', () => {
     const c = new RecordCutter('"', ',', 16, { line: 1, offset: 0 });
-    expect(() => c.push(Buffer.from('a,"' + 'x'.repeat(40)), () => undefined)).toThrow(expect.objectContaining({ code: 'CSV_MAX_RECORD_SIZE' }));
+    expect(() => c.push(Buffer.from('a,"' + 'x'.repeat(400)), () => undefined)).toThrow(expect.objectContaining({ code: 'CSV_MAX_RECORD_SIZE' }));
   });
 });
