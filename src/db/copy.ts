@@ -27,7 +27,7 @@ export interface BatchTarget {
  * COPYs rejects encoded by encodeReject into the quarantine, in the caller's transaction: their own
  * columns from the data, the file's from the defaults that read these settings (migration 6).
  */
-async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly Uint8Array[]): Promise<void> {
+export async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: readonly Uint8Array[]): Promise<void> {
   await client.query(
     `SELECT set_config('importer.run_id', $1, true), set_config('importer.job_type', $2, true), set_config('importer.file_id', $3, true),
        set_config('importer.file', $4, true)`,

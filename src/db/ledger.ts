@@ -19,13 +19,22 @@ import { withTransaction } from './transaction.js';
 import { ImporterError } from '../errors.js';
 
 /** Advisory lock class for files ('IMP'). */
-const FILE_LOCK_CLASS = 0x494d50;
+export const FILE_LOCK_CLASS = 0x494d50;
 
 export type { CommittedRange } from './checkpoints.js';
 
 export type Claim =
   | { readonly kind: 'skip'; readonly fileId: number; readonly reason: string; readonly loadedAs?: string }
   | { readonly kind: 'load'; readonly fileId: number; readonly committed: readonly CommittedRange[]; readonly resumed: boolean };
+
+/** A file's ledger row as `peekFiles` found it. */
+export interface PeekedFile {
+  readonly fileId: number;
+  readonly status: string;
+  readonly path: string;
+  /** Checkpoints of an earlier attempt exist: only the ordinary path resumes them. */
+  readonly progress: boolean;
+}
 
 export interface FileOutcome {
   /** 'staged': replace mode, waiting for the job's swap. */
@@ -177,6 +186,31 @@ export class Ledger {
     await this.onLockConnection((c) => c.query('SELECT pg_advisory_unlock($1, $2)', [FILE_LOCK_CLASS, fileId | 0])).catch((err) =>
       this.logger.warn({ err: (err as Error).message, fileId }, 'could not release a file lock (it is released with the connection)'),
     );
+  }
+
+  /**
+   * What the ledger knows of many files at once (one round trip each way for a whole group of a
+   * job type's files): each gets its row (inserted 'pending', claimed by no run yet, when it has
+   * none), its status, and whether an earlier attempt left progress (checkpoints) to resume.
+   * Decides nothing under lock: a file to load is claimed by `claimFile` or, when small, in its
+   * loading transaction (db/smallFile.ts).
+   */
+  async peekFiles(jobType: string, files: readonly { path: string; size: number; sha256: string }[]): Promise<Map<string, PeekedFile>> {
+    const rows = await this.budget.withClient(async (c) => {
+      await c.query(
+        `INSERT INTO importer.files (job_type, path, size, sha256, status)
+         SELECT $1, p, s, h, 'pending' FROM unnest($2::text[], $3::bigint[], $4::text[]) AS u(p, s, h)
+         ON CONFLICT (job_type, sha256) DO NOTHING`,
+        [jobType, files.map((f) => f.path), files.map((f) => f.size), files.map((f) => f.sha256)],
+      );
+      const { rows } = await c.query<{ id: string; sha256: string; status: string; path: string; progress: boolean }>(
+        `SELECT f.id, f.sha256, f.status, f.path, EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) AS progress
+         FROM importer.files f WHERE f.job_type = $1 AND f.sha256 = ANY($2::text[])`,
+        [jobType, files.map((f) => f.sha256)],
+      );
+      return rows;
+    });
+    return new Map(rows.map((r) => [r.sha256, { fileId: Number(r.id), status: r.status, path: r.path, progress: r.progress }]));
   }
 
   /**
