@@ -32,7 +32,7 @@ export interface PeekedFile {
   readonly fileId: number;
   readonly status: string;
   readonly path: string;
-  /** Checkpoints of an earlier attempt exist: only the ordinary path resumes them. */
+  /** An unfinished earlier attempt left checkpoints: only the ordinary path resumes them. */
   readonly progress: boolean;
 }
 
@@ -204,7 +204,7 @@ export class Ledger {
         [jobType, files.map((f) => f.path), files.map((f) => f.size), files.map((f) => f.sha256)],
       );
       const { rows } = await c.query<{ id: string; sha256: string; status: string; path: string; progress: boolean }>(
-        `SELECT f.id, f.sha256, f.status, f.path, EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) AS progress
+        `SELECT f.id, f.sha256, f.status, f.path, f.status NOT IN ('loaded', 'failed') AND EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) AS progress
          FROM importer.files f WHERE f.job_type = $1 AND f.sha256 = ANY($2::text[])`,
         [jobType, files.map((f) => f.sha256)],
       );

@@ -23,7 +23,7 @@ import { copyRejects, type BatchTarget } from './copy.js';
 import { copyIn } from './copyText.js';
 import { FILE_LOCK_CLASS } from './ledger.js';
 import { isRowError } from './rowErrors.js';
-import { recordRunFile, type RunFileRecord } from './runFiles.js';
+import type { RunFileRecord } from './runFiles.js';
 import { ident, SQL_TYPES } from './sql.js';
 import { moveStagedRows, stagingName, targetName, type MoveCounts } from './target.js';
 
@@ -69,7 +69,8 @@ interface LockedFile {
   readonly path: string;
   readonly run_id: string | null;
   readonly locked: boolean;
-  readonly progress: boolean;
+  readonly checkpoints: boolean;
+  readonly staged: boolean;
   readonly rows_inserted: string;
   readonly rows_updated: string;
   readonly rows_duplicate: string;
@@ -84,7 +85,7 @@ export async function commitSmallFile(client: pg.ClientBase, input: SmallFileInp
   try {
     const { rows } = await client.query<LockedFile>(
       `SELECT f.status, f.path, f.run_id, f.rows_inserted, f.rows_updated, f.rows_duplicate, pg_try_advisory_xact_lock($2, $3) AS locked,
-         EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) OR to_regclass($4) IS NOT NULL AS progress
+         EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) AS checkpoints, to_regclass($4) IS NOT NULL AS staged
        FROM (SELECT * FROM importer.files WHERE id = $1 FOR UPDATE) f`,
       [t.fileId, FILE_LOCK_CLASS, t.fileId | 0, stagingName(t.fileId)],
     );
@@ -95,8 +96,13 @@ export async function commitSmallFile(client: pg.ClientBase, input: SmallFileInp
       return early;
     }
     if (f.status !== 'pending') {
-      // Rejects of an earlier attempt say why it failed: kept, marked superseded (migration 5).
-      await client.query('UPDATE importer.rejects SET superseded_at = now() WHERE file_id = $1 AND superseded_at IS NULL', [t.fileId]);
+      // Loaded before (--force) or failed: its checkpoints go, its rejects stay, marked superseded
+      // (they say why an earlier attempt failed, migration 5), as checkpoints.ts resetFileProgress does.
+      await client.query(
+        `WITH gone AS (DELETE FROM importer.checkpoints WHERE file_id = $1)
+         UPDATE importer.rejects SET superseded_at = now() WHERE file_id = $1 AND superseded_at IS NULL`,
+        [t.fileId],
+      );
     }
     const b = input.batch;
     let moved: MoveCounts = { inserted: 0, updated: 0, duplicates: 0 };
@@ -107,7 +113,6 @@ export async function commitSmallFile(client: pg.ClientBase, input: SmallFileInp
       if (b.rows > 0) moved = await moveStagedRows(client, jt, t.fileId, { file: t.file, runId: t.runId }, b.rows, targetName(jt), undefined, staging);
     }
     await markLoaded(client, input, moved);
-    await recordRunFile(client, input.runFile(moved));
     await client.query('COMMIT');
     return { status: 'loaded', moved };
   } catch (err) {
@@ -118,6 +123,9 @@ export async function commitSmallFile(client: pg.ClientBase, input: SmallFileInp
   }
 }
 
+/** A file in these states loads again from the start: its checkpoints are an ended attempt's, nothing to resume. */
+const DONE = new Set(['loaded', 'failed']);
+
 /** What the locked ledger row says before anything is loaded, or undefined to go on. */
 function decide(f: LockedFile, input: SmallFileInput): SmallFileResult | undefined {
   const t = input.target;
@@ -127,22 +135,28 @@ function decide(f: LockedFile, input: SmallFileInput): SmallFileResult | undefin
   }
   if (f.status === 'loaded' && !input.force) return { status: 'skip', reason: 'already loaded', loadedAs: f.path };
   if (!f.locked) return { status: 'skip', reason: 'being loaded by another importer instance' };
-  if (f.progress) return { status: 'ordinary', why: 'an earlier attempt left progress to resume' };
+  if (f.staged || (f.checkpoints && !DONE.has(f.status))) return { status: 'ordinary', why: 'an earlier attempt left progress to resume' };
   return undefined;
 }
 
-/** The file's ledger row says loaded, with its counts, and its (one) checkpoint. */
+/** In one statement: the file's ledger row says loaded, with its counts; its (one) checkpoint; this run's record of it. */
 async function markLoaded(client: pg.ClientBase, input: SmallFileInput, moved: MoveCounts): Promise<void> {
   const t = input.target;
   const b = input.batch;
-  const checkpoint = b
-    ? `WITH cp AS (INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, next_line, run_id)
-         VALUES ($1, $12, $13, $14, $15, $16, $17, $18, $2)) `
-    : '';
+  const r = input.runFile(moved);
   const params: unknown[] = [t.fileId, t.runId, t.file, input.size, input.secondsBefore, input.records, moved.inserted + moved.updated, input.rejected, moved.inserted, moved.updated, moved.duplicates];
-  if (b) params.push(b.firstRecord, b.recordCount, b.rows, b.rejects.count, b.lastLine, b.endOffset, b.nextLine);
+  params.push(r.jobType, r.sha256 ?? null, r.seconds);
+  const record = `rf AS (INSERT INTO importer.run_files (run_id, job_type, file_id, path, sha256, bytes, status, resumed, rows_loaded, rows_rejected, seconds)
+         VALUES ($2, $12, $1, $3, $13, $4, 'loaded', false, $7, $8, $14))`;
+  let checkpoint = '';
+  if (b) {
+    params.push(b.firstRecord, b.recordCount, b.rows, b.rejects.count, b.lastLine, b.endOffset, b.nextLine);
+    checkpoint = `, cp AS (INSERT INTO importer.checkpoints (file_id, first_record, record_count, rows, rejects, last_line, end_offset, next_line, run_id)
+         VALUES ($1, $15, $16, $17, $18, $19, $20, $21, $2))`;
+  }
   await client.query(
-    `${checkpoint}UPDATE importer.files SET status = 'loaded', run_id = $2, path = $3, size = $4, started_at = now() - make_interval(secs => $5),
+    `WITH ${record}${checkpoint}
+     UPDATE importer.files SET status = 'loaded', run_id = $2, path = $3, size = $4, started_at = now() - make_interval(secs => $5),
        finished_at = clock_timestamp(), rows_total = $6, rows_loaded = $7, rows_rejected = $8, rows_inserted = $9, rows_updated = $10,
        rows_duplicate = $11, rows_refused = 0, error = NULL, error_code = NULL WHERE id = $1`,
     params,

@@ -17,7 +17,7 @@ import type { JobType } from '../jobtypes/normalize.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import type { FileReport } from '../observability/report.js';
 import type { SourceFile } from '../source/discover.js';
-import { changedSince, type Fingerprint } from '../source/fingerprint.js';
+import type { Fingerprint } from '../source/fingerprint.js';
 import { produce } from './producer.js';
 import { thresholdExceeded } from './threshold.js';
 import type { PipelineSettings } from './topology.js';
@@ -82,7 +82,10 @@ export async function loadSmallFile(input: SmallFileLoad): Promise<SmallOutcome>
   const { records } = produced;
   const rejected = batch?.rejects.count ?? 0;
   if (thresholdExceeded(jt, rejected, records)) return { kind: 'ordinary', why: 'over the reject threshold' };
-  if (await changedSince(file, input.claimed, produced.read)) return { kind: 'ordinary', why: 'changed while read' };
+  // The bytes parsed are the bytes hashed (the ledger's key): then what loads is that file, whatever
+  // its modification time says since (the ordinary path's changedSince also looks at size and mtime).
+  const read = produced.read;
+  if (!read || read.sha256 !== input.claimed.sha256 || read.bytes !== input.claimed.bytes) return { kind: 'ordinary', why: 'changed while read' };
   await input.turn;
   if (batch) await input.settings.beforeCommit?.(batch);
 
