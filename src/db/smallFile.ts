@@ -23,7 +23,6 @@ import { copyRejects, type BatchTarget } from './copy.js';
 import { copyIn } from './copyText.js';
 import { FILE_LOCK_CLASS } from './ledger.js';
 import { isRowError } from './rowErrors.js';
-import type { RunFileRecord } from './runFiles.js';
 import { ident, SQL_TYPES } from './sql.js';
 import { moveStagedRows, stagingName, targetName, type MoveCounts } from './target.js';
 
@@ -35,10 +34,9 @@ export interface SmallFileInput {
   readonly batch: Batch | undefined;
   readonly records: number;
   readonly rejected: number;
-  /** Seconds the file took before this transaction (the ledger's started_at is that much earlier). */
-  readonly secondsBefore: number;
-  /** This run's record of the file (importer.run_files), written in the same transaction. */
-  readonly runFile: (moved: MoveCounts) => RunFileRecord;
+  readonly sha256: string;
+  /** Seconds since the file started: the ledger's started_at is that much earlier, and this run's record of it (importer.run_files) says it. */
+  readonly seconds: () => number;
 }
 
 export type SmallFileResult =
@@ -143,9 +141,9 @@ function decide(f: LockedFile, input: SmallFileInput): SmallFileResult | undefin
 async function markLoaded(client: pg.ClientBase, input: SmallFileInput, moved: MoveCounts): Promise<void> {
   const t = input.target;
   const b = input.batch;
-  const r = input.runFile(moved);
-  const params: unknown[] = [t.fileId, t.runId, t.file, input.size, input.secondsBefore, input.records, moved.inserted + moved.updated, input.rejected, moved.inserted, moved.updated, moved.duplicates];
-  params.push(r.jobType, r.sha256 ?? null, r.seconds);
+  const seconds = input.seconds();
+  const params: unknown[] = [t.fileId, t.runId, t.file, input.size, seconds, input.records, moved.inserted + moved.updated, input.rejected, moved.inserted, moved.updated, moved.duplicates];
+  params.push(t.jobType.name, input.sha256, seconds);
   const record = `rf AS (INSERT INTO importer.run_files (run_id, job_type, file_id, path, sha256, bytes, status, resumed, rows_loaded, rows_rejected, seconds)
          VALUES ($2, $12, $1, $3, $13, $4, 'loaded', false, $7, $8, $14))`;
   let checkpoint = '';

@@ -9,10 +9,8 @@
 import type { Logger } from 'pino';
 import type { Batch } from '../db/batch.js';
 import type { ConnectionBudget } from '../db/budget.js';
-import type { RunFileRecord } from '../db/runFiles.js';
 import { withRetry } from '../db/retry.js';
 import { commitSmallFile } from '../db/smallFile.js';
-import type { MoveCounts } from '../db/target.js';
 import type { JobType } from '../jobtypes/normalize.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import type { FileReport } from '../observability/report.js';
@@ -54,21 +52,28 @@ export type SmallOutcome = { readonly kind: 'loaded' } | { readonly kind: 'skipp
 /** Thrown by `put` at a second batch: the file is not small. */
 const NOT_SMALL = Symbol('not small');
 
-export async function loadSmallFile(input: SmallFileLoad): Promise<SmallOutcome> {
-  const { jobType: jt, file, report } = input;
-  const metrics = new PipelineMetrics();
+interface Parsed {
+  readonly batch: Batch | undefined;
+  readonly records: number;
+  readonly rejected: number;
+  readonly rejectsByCode: Record<string, number>;
+  readonly warnings: string[];
+}
+
+/** Parses the file into memory: its one batch, or why it must load the ordinary way. */
+async function parseSmall(input: SmallFileLoad): Promise<Parsed | string> {
   const rejectsByCode: Record<string, number> = {};
   const warnings: string[] = [];
   let batch: Batch | undefined;
   let produced: Awaited<ReturnType<typeof produce>>;
   try {
     produced = await produce({
-      jobType: jt,
-      file,
+      jobType: input.jobType,
+      file: input.file,
       committed: [],
       logger: input.logger,
       signal: input.signal,
-      metrics,
+      metrics: new PipelineMetrics(),
       rejectsByCode,
       warnings,
       put: async (b) => {
@@ -77,50 +82,32 @@ export async function loadSmallFile(input: SmallFileLoad): Promise<SmallOutcome>
       },
     });
   } catch (err) {
-    return { kind: 'ordinary', why: err === NOT_SMALL ? 'more than one batch' : 'the file does not load plainly' };
+    return err === NOT_SMALL ? 'more than one batch' : 'the file does not load plainly';
   }
   const { records } = produced;
   const rejected = batch?.rejects.count ?? 0;
-  if (thresholdExceeded(jt, rejected, records)) return { kind: 'ordinary', why: 'over the reject threshold' };
+  if (thresholdExceeded(input.jobType, rejected, records)) return 'over the reject threshold';
   // The bytes parsed are the bytes hashed (the ledger's key): then what loads is that file, whatever
   // its modification time says since (the ordinary path's changedSince also looks at size and mtime).
   const read = produced.read;
-  if (!read || read.sha256 !== input.claimed.sha256 || read.bytes !== input.claimed.bytes) return { kind: 'ordinary', why: 'changed while read' };
+  if (!read || read.sha256 !== input.claimed.sha256 || read.bytes !== input.claimed.bytes) return 'changed while read';
+  return { batch, records, rejected, rejectsByCode, warnings };
+}
+
+export async function loadSmallFile(input: SmallFileLoad): Promise<SmallOutcome> {
+  const { jobType: jt, file, report } = input;
+  const parsed = await parseSmall(input);
+  if (typeof parsed === 'string') return { kind: 'ordinary', why: parsed };
+  const { batch, rejected } = parsed;
   await input.turn;
   if (batch) await input.settings.beforeCommit?.(batch);
-
-  const runFile = (moved: MoveCounts): RunFileRecord => ({
-    runId: input.runId,
-    jobType: jt.name,
-    fileId: input.fileId,
-    path: file.path,
-    sha256: input.claimed.sha256,
-    bytes: file.size,
-    status: 'loaded',
-    reason: undefined,
-    resumed: false,
-    rowsLoaded: moved.inserted + moved.updated,
-    rowsRejected: rejected,
-    errorCode: undefined,
-    error: undefined,
-    line: undefined,
-    seconds: (performance.now() - input.started) / 1000,
-  });
+  const seconds = () => (performance.now() - input.started) / 1000;
   const target = { jobType: jt, fileId: input.fileId, file: file.path, runId: input.runId };
   const result = await withRetry(
     `${file.path}: load in one transaction`,
     () =>
       input.budget.withClient((c) =>
-        commitSmallFile(c, {
-          target,
-          size: file.size,
-          force: input.force,
-          batch,
-          records,
-          rejected,
-          secondsBefore: (performance.now() - input.started) / 1000,
-          runFile,
-        }),
+        commitSmallFile(c, { target, size: file.size, sha256: input.claimed.sha256, force: input.force, batch, records: parsed.records, rejected, seconds }),
       ),
     input.settings.retry,
     input.logger,
@@ -139,8 +126,8 @@ export async function loadSmallFile(input: SmallFileLoad): Promise<SmallOutcome>
     rows_updated: m.updated,
     rows_duplicate: m.duplicates,
     rows_rejected: rejected,
-    rejects_by_reason: rejectsByCode,
-    warnings,
+    rejects_by_reason: parsed.rejectsByCode,
+    warnings: parsed.warnings,
   });
   return { kind: 'loaded' };
 }
