@@ -78,7 +78,14 @@ interface LockedFile {
 export async function commitSmallFile(client: pg.ClientBase, input: SmallFileInput): Promise<SmallFileResult> {
   const t = input.target;
   const jt = t.jobType;
-  const staging = await sessionTable(client, jt);
+  let staging: string;
+  try {
+    staging = await sessionTable(client, jt);
+  } catch (err) {
+    // A role without the TEMP privilege on the database loads every file the ordinary way.
+    if ((err as { code?: unknown }).code === '42501') return { status: 'ordinary', why: 'no TEMP privilege for the session table' };
+    throw err;
+  }
   await client.query('BEGIN');
   try {
     const { rows } = await client.query<LockedFile>(
