@@ -3,6 +3,7 @@
  *
  *   npm run bench -- [--rows 1000000] [--runs 5] [--keys keyless,key] [--variants server,client]
  *                    [--rss-rows 1000000,3000000] [--threads 0,1] [--keep]
+ *   npm run bench -- --small-files 2000 [--runs 3] [--keep]     (the cost of a file: bench/smallFiles.ts)
  *
  * It generates a deterministic CSV (bench/generate.ts), then runs, interleaved run by run on the
  * same server: psql \copy (one stream, and two streams over the file's halves) and `importer run`
@@ -29,6 +30,7 @@ import { maskUrl } from '../src/db/connection.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { DEFAULTS } from '../src/importer.js';
 import { generatedJobType, writeGeneratedCsv } from './generate.js';
+import { benchSmallFiles } from './smallFiles.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'importer.js');
@@ -252,6 +254,18 @@ async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const { rows: v } = await client.query<{ server_version: string }>('SHOW server_version');
+  const smallFiles = Number(arg('small-files', '0'));
+  if (smallFiles > 0) {
+    process.stdout.write(
+      `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}\n` +
+        `server: PostgreSQL ${v[0]!.server_version} at ${maskUrl(url)}${stopServer ? ' (embedded)' : ''}\n\n`,
+    );
+    await benchSmallFiles({ client, url, work, bin: BIN, files: smallFiles, runs, out: (s) => process.stdout.write(s) });
+    await client.end();
+    await stopServer?.();
+    if (!process.argv.includes('--keep')) await rm(work, { recursive: true, force: true });
+    return;
+  }
 
   const fileFor = async (n: number): Promise<{ file: string; dir: string; bytes: number }> => {
     const dir = path.join(work, `rows-${n}`);

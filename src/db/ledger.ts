@@ -20,13 +20,22 @@ import { withTransaction } from './transaction.js';
 import { ImporterError } from '../errors.js';
 
 /** Advisory lock class for files ('IMP'). */
-const FILE_LOCK_CLASS = 0x494d50;
+export const FILE_LOCK_CLASS = 0x494d50;
 
 export type { CommittedRange } from './checkpoints.js';
 
 export type Claim =
   | { readonly kind: 'skip'; readonly fileId: number; readonly reason: string; readonly loadedAs?: string }
   | { readonly kind: 'load'; readonly fileId: number; readonly committed: readonly CommittedRange[]; readonly resumed: boolean };
+
+/** A file's ledger row as `peekFiles` found it. */
+export interface PeekedFile {
+  readonly fileId: number;
+  readonly status: string;
+  readonly path: string;
+  /** An unfinished earlier attempt left checkpoints: only the ordinary path resumes them. */
+  readonly progress: boolean;
+}
 
 export interface FileOutcome {
   /** 'staged': replace mode, waiting for the job's swap. */
@@ -49,6 +58,8 @@ export class Ledger {
   /** File locks this process holds, and those it lost to another instance during a reconnect. */
   private readonly held = new Set<number>();
   private readonly lost = new Set<number>();
+  /** Per channel, the notifications waiting for the lock connection (sent together by `notify`). */
+  private readonly notes = new Map<string, { payloads: string[]; sent: Promise<void> }>();
 
   constructor(
     private readonly budget: ConnectionBudget,
@@ -181,6 +192,31 @@ export class Ledger {
   }
 
   /**
+   * What the ledger knows of many files at once (one round trip each way for a whole group of a
+   * job type's files): each gets its row (inserted 'pending', claimed by no run yet, when it has
+   * none), its status, and whether an earlier attempt left progress (checkpoints) to resume.
+   * Decides nothing under lock: a file to load is claimed by `claimFile` or, when small, in its
+   * loading transaction (db/smallFile.ts).
+   */
+  async peekFiles(jobType: string, files: readonly { path: string; size: number; sha256: string }[]): Promise<Map<string, PeekedFile>> {
+    const rows = await this.budget.withClient(async (c) => {
+      await c.query(
+        `INSERT INTO importer.files (job_type, path, size, sha256, status)
+         SELECT $1, p, s, h, 'pending' FROM unnest($2::text[], $3::bigint[], $4::text[]) AS u(p, s, h)
+         ON CONFLICT (job_type, sha256) DO NOTHING`,
+        [jobType, files.map((f) => f.path), files.map((f) => f.size), files.map((f) => f.sha256)],
+      );
+      const { rows } = await c.query<{ id: string; sha256: string; status: string; path: string; progress: boolean }>(
+        `SELECT f.id, f.sha256, f.status, f.path, f.status NOT IN ('loaded', 'failed') AND EXISTS (SELECT 1 FROM importer.checkpoints c WHERE c.file_id = f.id) AS progress
+         FROM importer.files f WHERE f.job_type = $1 AND f.sha256 = ANY($2::text[])`,
+        [jobType, files.map((f) => f.sha256)],
+      );
+      return rows;
+    });
+    return new Map(rows.map((r) => [r.sha256, { fileId: Number(r.id), status: r.status, path: r.path, progress: r.progress }]));
+  }
+
+  /**
    * Decides what to do with a file: skip it (already loaded, or another instance has it), or load
    * it, resuming after its committed batches. On 'load' the caller holds the file's lock and must
    * call `unlock` when done.
@@ -282,11 +318,26 @@ export class Ledger {
     );
   }
 
-  /** NOTIFY on the lock connection (live progress for dashboards); failures are only logged. */
-  async notify(channel: string, payload: string): Promise<void> {
-    await this.onLockConnection((c) => c.query('SELECT pg_notify($1, $2)', [channel, payload])).catch((err) =>
-      this.logger.debug({ err: (err as Error).message }, 'progress notification failed'),
-    );
+  /**
+   * NOTIFY on the lock connection (live progress for dashboards); failures are only logged.
+   * Notifications that wait for the connection go together, in order, in one statement: with
+   * small files a start and an end per file were two round trips each, as many as the file's load.
+   */
+  notify(channel: string, payload: string): Promise<void> {
+    let waiting = this.notes.get(channel);
+    if (waiting) {
+      waiting.payloads.push(payload);
+      return waiting.sent;
+    }
+    const payloads = [payload];
+    const sent = this.onLockConnection((c) => {
+      this.notes.delete(channel);
+      return c.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n', [channel, payloads]);
+    })
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'progress notification failed'));
+    this.notes.set(channel, (waiting = { payloads, sent }));
+    return sent;
   }
 
   async close(): Promise<void> {

@@ -31,3 +31,20 @@ export async function recordRunFile(c: Queryable, r: RunFileRecord): Promise<voi
     [r.runId, r.jobType, r.fileId ?? null, r.path, r.sha256 ?? null, r.bytes, r.status, r.reason ?? null, r.resumed, r.rowsLoaded, r.rowsRejected, r.errorCode ?? null, r.error ?? null, r.line ?? null, r.seconds],
   );
 }
+
+/** Many files' records in one statement (a group of skipped files: one round trip and one commit, not one each). */
+export async function recordRunFiles(c: Queryable, records: readonly RunFileRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const values: string[] = [];
+  const params: unknown[] = [];
+  for (const r of records) {
+    const row = [r.runId, r.jobType, r.fileId ?? null, r.path, r.sha256 ?? null, r.bytes, r.status, r.reason ?? null, r.resumed, r.rowsLoaded, r.rowsRejected, r.errorCode ?? null, r.error ?? null, r.line ?? null, r.seconds];
+    values.push(`(${row.map((_v, i) => `$${params.length + i + 1}`).join(', ')})`);
+    params.push(...row);
+  }
+  await c.query(
+    `INSERT INTO importer.run_files (run_id, job_type, file_id, path, sha256, bytes, status, reason, resumed, rows_loaded, rows_rejected, error_code, error, line, seconds)
+     VALUES ${values.join(', ')}`,
+    params,
+  );
+}

@@ -112,6 +112,8 @@ export async function moveStagedRows(
   into: string = targetName(jt),
   /** Only the staged rows whose `_rec` lies in [from, to] (finding the rows the target refuses). */
   range?: readonly [number, number],
+  /** Where the rows are staged: the file's staging table, or a small file's session table (db/smallFile.ts). */
+  staging: string = stagingName(fileId),
 ): Promise<MoveCounts> {
   const names = jt.columns.map((c) => ident(c.name));
   const targetCols = [...names];
@@ -128,7 +130,6 @@ export async function moveStagedRows(
     params.push(lineage.file, lineage.runId);
     selectCols.push(`$${params.length - 1}::text`, '_line', `$${params.length}::bigint`);
   }
-  const staging = stagingName(fileId);
   let where = '';
   if (range) {
     params.push(range[0], range[1]);

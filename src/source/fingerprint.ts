@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { SourceFile } from './discover.js';
 
 export interface Fingerprint {
@@ -13,7 +13,15 @@ export interface Fingerprint {
   readonly bytes: number;
 }
 
-export async function sha256File(file: string): Promise<Fingerprint> {
+/** Files up to this size are hashed from one read: a stream costs more than the hashing for thousands of small files. */
+const ONE_READ_BYTES = 1024 * 1024;
+
+/** `size` (the size discovered), when given and small, lets a small file be hashed in one read. */
+export async function sha256File(file: string, size?: number): Promise<Fingerprint> {
+  if (size !== undefined && size <= ONE_READ_BYTES) {
+    const bytes = await readFile(file);
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
