@@ -85,7 +85,7 @@ describe('many small files', () => {
     await writeFile(path.join(src, 'b.csv'), 'id,v\n1,a\n2,b\nx,bad\n'); // the same bytes as a.csv
     await writeFile(path.join(src, 'c.csv'), 'id,v\n3,c\n4,' + 'x'.repeat(20) + '\n5,e\n'); // 4's v is too long for varchar(10)
     await writeFile(path.join(src, 'd.csv'), 'id,v\n' + Array.from({ length: 25 }, (_v, i) => `${100 + i},d`).join('\n') + '\n'); // 3 batches of 10
-    await db.query('CREATE TABLE sf_mixed (id integer PRIMARY KEY, v varchar(10))');
+    await db.query('CREATE TABLE public.sf_mixed (id integer PRIMARY KEY, v varchar(10))');
     const dir = await jobtypesDir({
       'sf_mixed.yaml': `source: { path: ${JSON.stringify(src)} }
 target: { table: sf_mixed, key: [id], create: false }
