@@ -149,7 +149,7 @@ interface Setup {
 }
 
 /** Loads the file once by a variant into a fresh table (with a primary key when keyed). */
-async function runVariant(s: Setup, v: Variant, keyed: boolean): Promise<Measure> {
+async function runVariant(s: Setup, v: Variant, keyed: boolean, extra: readonly string[] = []): Promise<Measure> {
   const table = v.psql ? 'bench_ref' : 'bench_importer';
   await s.client.query(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (${TABLE_COLUMNS}${keyed ? ', PRIMARY KEY (id)' : ''})`);
   await s.client.query('CHECKPOINT');
@@ -162,7 +162,7 @@ async function runVariant(s: Setup, v: Variant, keyed: boolean): Promise<Measure
   }
   await writeFile(path.join(s.jobtypes, 'bench.yaml'), variantJobType(v, s.dir, keyed));
   await settled(s.client);
-  const r = await measured(process.execPath, [BIN, 'run', 'bench', '--jobtypes', s.jobtypes, '--force', '--json', '--log-level', 'warn'], s.env);
+  const r = await measured(process.execPath, [BIN, 'run', 'bench', '--jobtypes', s.jobtypes, '--force', '--json', '--log-level', 'warn', ...extra], s.env);
   if (r.code !== 0) throw new Error(`importer (${v.name}) failed (${r.code}): ${r.stderr}`);
   const job = JSON.parse(r.stdout).jobs[0];
   if (job.rows_loaded !== s.rows) throw new Error(`importer (${v.name}) loaded ${job.rows_loaded} rows, expected ${s.rows}: ${JSON.stringify(job.files)}`);
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
 
   const clientStaged = VARIANTS.find((x) => x.parser === 'client')!;
   for (const t of threadRuns) {
-    const m = await runVariantWith(setup, clientStaged, ['--parse-threads', String(t)]);
+    const m = await runVariant(setup, clientStaged, false, ['--parse-threads', String(t)]);
     process.stdout.write(`client / staged --parse-threads ${t}: ${m.seconds.toFixed(2)}s, peak RSS ${m.peakRssMb.toFixed(0)} MB\n`);
   }
 
@@ -314,8 +314,7 @@ async function main(): Promise<void> {
     const f = await fileFor(n);
     for (const variant of VARIANTS.filter((x) => !x.psql && (x.parser !== undefined || x.name.startsWith('defaults')))) {
       if (only && !variant.name.startsWith('defaults') && !only.split(',').some((o) => variant.name.includes(o))) continue;
-      await client.query(`DROP TABLE IF EXISTS bench_importer; CREATE TABLE bench_importer (${TABLE_COLUMNS})`);
-      const r = await runVariantWith({ ...setup, dir: f.dir, rows: n }, variant, []);
+      const r = await runVariant({ ...setup, dir: f.dir, rows: n }, variant, false);
       process.stdout.write(
         `peak RSS at ${n.toLocaleString('en-US').padStart(10)} rows (${(f.bytes / 2 ** 20).toFixed(0)} MiB), ${variant.name.padEnd(24)}: ${r.peakRssMb.toFixed(0).padStart(4)} MB, ${r.seconds.toFixed(1)}s\n`,
       );
@@ -327,15 +326,6 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--keep')) await rm(work, { recursive: true, force: true });
 }
 
-/** An importer variant, keyless, into the table as it is, with extra command-line arguments. */
-async function runVariantWith(s: Setup, v: Variant, extra: string[]): Promise<Measure> {
-  await s.client.query(`DROP TABLE IF EXISTS bench_importer; CREATE TABLE bench_importer (${TABLE_COLUMNS})`);
-  await writeFile(path.join(s.jobtypes, 'bench.yaml'), variantJobType(v, s.dir, false));
-  await settled(s.client);
-  const r = await measured(process.execPath, [BIN, 'run', 'bench', '--jobtypes', s.jobtypes, '--force', '--json', '--log-level', 'warn', ...extra], s.env);
-  if (r.code !== 0) throw new Error(`importer (${v.name}) failed (${r.code}): ${r.stderr}`);
-  return r;
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);

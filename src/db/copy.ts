@@ -38,6 +38,21 @@ export async function copyRejects(client: pg.ClientBase, t: BatchTarget, data: r
   await copyIn(client, `COPY importer.rejects (${REJECT_COLUMNS.join(', ')}) FROM STDIN`, data);
 }
 
+/** A batch's rejects, and the rows the server refused in its COPY, into the quarantine (caller's transaction). */
+export async function copyBatchRejects(client: pg.ClientBase, t: BatchTarget, batch: Batch, refused: readonly Reject[]): Promise<void> {
+  if (batch.rejects.count === 0 && refused.length === 0) return;
+  await copyRejects(client, t, refused.length > 0 ? [...batch.rejects.data, Buffer.from(refused.map(encodeReject).join(''))] : batch.rejects.data);
+}
+
+/** The file's ledger row says loaded, with its counts (caller's transaction). */
+export async function markFileLoaded(client: pg.ClientBase, fileId: number, records: number, rejected: number, moved: MoveCounts): Promise<void> {
+  await client.query(
+    `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
+       rows_inserted = $5, rows_updated = $6, rows_duplicate = $7, error = NULL, error_code = NULL WHERE id = $1`,
+    [fileId, records, moved.inserted + moved.updated, rejected, moved.inserted, moved.updated, moved.duplicates],
+  );
+}
+
 /**
  * Commits one batch. Idempotent: if this exact batch was committed by an earlier attempt whose
  * acknowledgement was lost, it returns 'already'. A batch that overlaps one committed by someone
@@ -72,9 +87,7 @@ export async function commitBatch(
       const cols = ['_rec', '_line', ...t.jobType.columns.map((c) => c.name)].map(ident).join(', ');
       refused = await copyRows(client, `COPY ${stagingName(t.fileId)} (${cols}) FROM STDIN`, new TextRows(batch, t.jobType.csv.delimiter), t.jobType, onRefused);
     }
-    if (batch.rejects.count > 0 || refused.length > 0) {
-      await copyRejects(client, t, refused.length > 0 ? [...batch.rejects.data, Buffer.from(refused.map(encodeReject).join(''))] : batch.rejects.data);
-    }
+    await copyBatchRejects(client, t, batch, refused);
     // Serialize checkpoint writers of this file, then make sure nobody committed these records.
     const { rows } = await client.query<{ status: string }>('SELECT status FROM importer.files WHERE id = $1 FOR NO KEY UPDATE', [t.fileId]);
     const overlap = await client.query(
@@ -188,11 +201,7 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
       }
     }
     await dropStaging(client, t.fileId);
-    await client.query(
-      `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
-         rows_inserted = $5, rows_updated = $6, rows_duplicate = $7, error = NULL, error_code = NULL WHERE id = $1`,
-      [t.fileId, records, moved.inserted + moved.updated, rejected, moved.inserted, moved.updated, moved.duplicates],
-    );
+    await markFileLoaded(client, t.fileId, records, rejected, moved);
     return { status: 'loaded', rows, rejected, moved };
   });
 }
@@ -205,12 +214,9 @@ export async function finalizeFile(client: pg.ClientBase, t: BatchTarget, input:
 async function endBatchesFile(client: pg.ClientBase, t: BatchTarget, input: FinalizeInput, totals: FileTotals): Promise<FinalizeResult> {
   const { records, rows, rejected } = totals;
   if (input.overThreshold(rejected, records)) return { status: 'threshold', rows, rejected };
-  await client.query(
-    `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
-       rows_inserted = $3, rows_updated = 0, rows_duplicate = 0, error = NULL, error_code = NULL WHERE id = $1`,
-    [t.fileId, records, rows, rejected],
-  );
-  return { status: 'loaded', rows, rejected, moved: { inserted: rows, updated: 0, duplicates: 0 } };
+  const moved = { inserted: rows, updated: 0, duplicates: 0 };
+  await markFileLoaded(client, t.fileId, records, rejected, moved);
+  return { status: 'loaded', rows, rejected, moved };
 }
 
 /**
@@ -280,11 +286,7 @@ export async function replaceTarget(client: pg.ClientBase, jt: JobType, runId: n
     for (const f of files) {
       const m = counts.get(f.fileId)!;
       await dropStaging(client, f.fileId);
-      await client.query(
-        `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
-           rows_inserted = $5, rows_updated = 0, rows_duplicate = $6, error = NULL, error_code = NULL WHERE id = $1`,
-        [f.fileId, f.records, m.inserted, f.rejected, m.inserted, m.duplicates],
-      );
+      await markFileLoaded(client, f.fileId, f.records, f.rejected, { inserted: m.inserted, updated: 0, duplicates: m.duplicates });
     }
     await client.query('COMMIT');
     return counts;

@@ -7,8 +7,7 @@
 import type pg from 'pg';
 import { ImporterError } from '../errors.js';
 import type { Batch, Reject } from './batch.js';
-import { copyRejects, type BatchTarget } from './copy.js';
-import { encodeReject } from './copyText.js';
+import { copyBatchRejects, markFileLoaded, type BatchTarget } from './copy.js';
 import { copyCsvRows, setCsvSession } from './csvCopy.js';
 import { targetName } from './target.js';
 
@@ -26,19 +25,13 @@ export async function beginDirect(client: pg.ClientBase, t: BatchTarget): Promis
 export async function copyDirectBatch(client: pg.ClientBase, t: BatchTarget, batch: Batch, onRefused: (r: Reject) => void): Promise<readonly Reject[]> {
   if (batch.raw) await setCsvSession(client, batch.raw.copy);
   const refused = batch.raw ? await copyCsvRows(client, targetName(t.jobType), batch, t.jobType, onRefused) : [];
-  if (batch.rejects.count > 0 || refused.length > 0) {
-    await copyRejects(client, t, refused.length > 0 ? [...batch.rejects.data, Buffer.from(refused.map(encodeReject).join(''))] : batch.rejects.data);
-  }
+  await copyBatchRejects(client, t, batch, refused);
   return refused;
 }
 
 /** Marks the file loaded and commits its transaction. */
 export async function commitDirect(client: pg.ClientBase, t: BatchTarget, totals: { records: number; rows: number; rejected: number }): Promise<void> {
-  await client.query(
-    `UPDATE importer.files SET status = 'loaded', finished_at = now(), rows_total = $2, rows_loaded = $3, rows_rejected = $4,
-       rows_inserted = $3, rows_updated = 0, rows_duplicate = 0, error = NULL, error_code = NULL WHERE id = $1`,
-    [t.fileId, totals.records, totals.rows, totals.rejected],
-  );
+  await markFileLoaded(client, t.fileId, totals.records, totals.rejected, { inserted: totals.rows, updated: 0, duplicates: 0 });
   await client.query('COMMIT');
 }
 

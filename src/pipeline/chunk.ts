@@ -3,7 +3,7 @@
  * as COPY text plus, per record, the marks the batcher needs to cut batches at any record. Every
  * record source (inline parsing, the parse threads) delivers its records in this one shape.
  */
-import type { RejectInfo } from '../db/batch.js';
+import type { Reject, RejectInfo } from '../db/batch.js';
 import { encodeReject } from '../db/copyText.js';
 import type { ErrorCode } from '../errors.js';
 import type { RawRecord, RecordSink } from '../source/parse.js';
@@ -50,27 +50,46 @@ export class ChunkBuilder {
   private readonly rejectRecords: number[] = [];
   private readonly rejectInfo: RejectInfo[] = [];
 
-  /** @param expectedBytes about how much COPY text is coming (sizes the first buffer) */
+  /**
+   * @param processRecord the per-record stages, for the sink (the client path); server-side parsing
+   *   adds its rows with rawRow instead
+   * @param expectedBytes about how much COPY text is coming (sizes the first buffer)
+   */
   constructor(
-    private readonly processRecord: (fields: string[], line: number, offset: number, raw: RawRecord) => Processed,
+    private readonly processRecord: ((fields: string[], line: number, offset: number, raw: RawRecord) => Processed) | undefined,
     expectedBytes: number,
   ) {
     this.data = new ByteSink(expectedBytes);
   }
 
   readonly sink: RecordSink = (fields, line, offset, raw) => {
-    const out = this.processRecord(fields, line, offset, raw);
+    const out = this.processRecord!(fields, line, offset, raw);
     if (typeof out === 'string') {
       this.data.append(out);
       this.rows++;
-    } else if (out !== null) {
-      // Encoded at once: the reject object dies young, whatever the number of bad rows.
-      this.rejects ??= new ByteSink();
-      this.rejects.append(encodeReject(out));
-      this.rejectEnds.push(this.rejects.length);
-      this.rejectRecords.push(this.records);
-      this.rejectInfo.push({ code: out.code, line: out.line });
-    }
+    } else if (out !== null) this.reject(out);
+    this.endRecord(line, raw.end(), raw.nextLine());
+  };
+
+  /** A row of raw CSV bytes `buf[start, end)`, after `prefix`, ended by an LF (server-side parsing). */
+  rawRow(prefix: string | undefined, buf: Uint8Array, start: number, end: number): void {
+    if (prefix) this.data.append(prefix);
+    this.data.appendBytes(buf, start, end);
+    this.data.appendBytes(NEWLINE, 0, 1);
+    this.rows++;
+  }
+
+  /** The current record is rejected: encoded at once, so the reject object dies young, whatever the number of bad rows. */
+  reject(r: Reject): void {
+    this.rejects ??= new ByteSink();
+    this.rejects.append(encodeReject(r));
+    this.rejectEnds.push(this.rejects.length);
+    this.rejectRecords.push(this.records);
+    this.rejectInfo.push({ code: r.code, line: r.line });
+  }
+
+  /** Ends the current record (after its row, its reject, or neither for a blank line): its marks. */
+  endRecord(line: number, end: number, nextLine: number): void {
     if ((this.records + 1) * MARKS > this.marks.length) {
       const bigger = new Float64Array(this.marks.length * 2);
       bigger.set(this.marks);
@@ -80,13 +99,13 @@ export class ChunkBuilder {
     this.marks[m] = this.data.length;
     this.marks[m + 1] = this.rows;
     this.marks[m + 2] = line;
-    this.marks[m + 3] = raw.end();
-    this.marks[m + 4] = raw.nextLine();
+    this.marks[m + 3] = end;
+    this.marks[m + 4] = nextLine;
     this.records++;
-  };
+  }
 
-  /** The chunk so far; pass the error that stopped parsing, if one did. */
-  finish(err?: unknown): ProcessedChunk {
+  /** The chunk so far; pass the error that stopped parsing, if one did, and for raw CSV where its first record starts. */
+  finish(err?: unknown, raw?: ProcessedChunk['raw']): ProcessedChunk {
     return {
       data: this.data.finish(),
       records: this.records,
@@ -95,14 +114,16 @@ export class ChunkBuilder {
       rejectEnds: this.rejectEnds,
       rejectRecords: this.rejectRecords,
       rejectInfo: this.rejectInfo,
+      raw,
       error: err === undefined ? undefined : chunkError(err),
     };
   }
 }
 
+const NEWLINE = Buffer.from('\n');
 const EMPTY = new Uint8Array(0);
 
-export function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
+function chunkError(err: unknown): NonNullable<ProcessedChunk['error']> {
   const e = err as { code?: ErrorCode; message?: string; context?: { line?: number } };
   return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.context?.line ? { line: e.context.line } : {}) };
 }

@@ -4,7 +4,8 @@
  * that fails fails the buffer, which stops the producer and the other consumers.
  */
 import type { Logger } from 'pino';
-import type { Batch, Reject } from '../db/batch.js';
+import type { Batch } from '../db/batch.js';
+import type { RefusedRows } from './threshold.js';
 import type { ConnectionBudget } from '../db/budget.js';
 import { commitBatch, type BatchTarget } from '../db/copy.js';
 import { withRetry, type RetryPolicy } from '../db/retry.js';
@@ -20,12 +21,8 @@ export interface ConsumerContext {
   /** Test hook: called before each commit. */
   readonly beforeCommit?: ((batch: Batch) => Promise<void>) | undefined;
   readonly onCommitted?: (() => void) | undefined;
-  /**
-   * Server-parsed batches: the rows the COPY refused. `check` is told of each as it is found, with
-   * those its batch's attempt found so far, and may throw (the threshold); `count` gets a committed
-   * batch's refused rows.
-   */
-  readonly refused?: { check(inBatch: readonly Reject[]): void; count(rejects: readonly Reject[]): void } | undefined;
+  /** The rows a batch's COPY refused, against the threshold (threshold.ts). */
+  readonly refused?: RefusedRows | undefined;
 }
 
 /**
@@ -45,13 +42,8 @@ export function startConsumers(count: number, buffer: BoundedBuffer<Batch>, ctx:
         `${ctx.target.file}: batch at line ${b.lastLine}`,
         async (attempt) => {
           if (attempt > 0) metrics.consumers.retries++;
-          const found: Reject[] = [];
-          return ctx.budget.withClient((c) =>
-            commitBatch(c, ctx.target, b, (r) => {
-              found.push(r);
-              ctx.refused?.check(found);
-            }),
-          );
+          const onRefused = ctx.refused?.attempt();
+          return ctx.budget.withClient((c) => commitBatch(c, ctx.target, b, onRefused));
         },
         ctx.retry,
         ctx.logger,

@@ -5,7 +5,7 @@
  * the source, a crash) leaves nothing behind; a transient database error loads it again from the
  * start, within the retry deadline.
  */
-import type { Batch, CsvCopy, Reject } from '../db/batch.js';
+import type { Batch, CsvCopy } from '../db/batch.js';
 import { abortDirect, beginDirect, commitDirect, copyDirectBatch } from '../db/direct.js';
 import type { BatchTarget } from '../db/copy.js';
 import { extraColumns } from '../db/csvCopy.js';
@@ -76,11 +76,7 @@ async function attempt(input: LoadFileInput, target: BatchTarget): Promise<Outco
       let rows = 0;
       const consumer = (async () => {
         for (let batch = await buffer.take(); batch; batch = await buffer.take()) {
-          const found: Reject[] = [];
-          const r = await copyDirectBatch(client, target, batch, (x) => {
-            found.push(x);
-            refused.check(found);
-          });
+          const r = await copyDirectBatch(client, target, batch, refused.attempt());
           refused.count(r);
           rows += batch.rows - r.length;
           metrics.consumers.rowsCommitted = rows;

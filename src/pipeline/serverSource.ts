@@ -7,16 +7,11 @@
  * The chunks it delivers have the one ProcessedChunk shape, with `raw` set.
  */
 import type { JobType } from '../jobtypes/normalize.js';
-import type { RejectInfo } from '../db/batch.js';
-import { encodeReject } from '../db/copyText.js';
 import { RecordCutter, type BrokenRecord } from '../source/cut.js';
-import { ByteSink } from './bytes.js';
-import { chunkError, MARKS, type ProcessedChunk } from './chunk.js';
+import { ChunkBuilder, type ProcessedChunk } from './chunk.js';
 import type { HeaderMapping } from './header.js';
 import { maxRecordSize } from './recordParser.js';
 import type { RecordSource } from './recordSource.js';
-
-const NEWLINE = Buffer.from('\n');
 
 const BROKEN: Record<BrokenRecord, string> = {
   CSV_INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field, and double the quotes in it)',
@@ -37,60 +32,24 @@ export function serverSource(
   let offset = start.offset;
 
   const run = (expected: number, cut: (sink: Parameters<RecordCutter['push']>[1]) => void): ProcessedChunk => {
-    const data = new ByteSink(expected + expected / 8);
-    let marks = new Float64Array(MARKS * 1024);
-    let records = 0;
-    let rows = 0;
+    const chunk = new ChunkBuilder(undefined, expected + expected / 8);
     const firstOffset = offset;
-    let error: ProcessedChunk['error'];
-    // A record with a quote RFC 4180 forbids is rejected here, as the client parser rejects it.
-    let rejects: ByteSink | undefined;
-    const rejectEnds: number[] = [];
-    const rejectRecords: number[] = [];
-    const rejectInfo: RejectInfo[] = [];
     try {
       cut((buf, s, e, line, nextLine, at, nextOffset, broken) => {
         if (broken) {
-          rejects ??= new ByteSink();
+          // A record the client parser rejects too (a quote RFC 4180 forbids, a record past the limit).
           const record = buf.subarray(s, e).toString('utf8').replace(/\0/g, '\u2400');
-          rejects.append(encodeReject({ line, offset: at, record, column: null, code: broken, message: `line ${line}: ${BROKEN[broken]}` }));
-          rejectEnds.push(rejects.length);
-          rejectRecords.push(records);
-          rejectInfo.push({ code: broken, line });
+          chunk.reject({ line, offset: at, record, column: null, code: broken, message: `line ${line}: ${BROKEN[broken]}` });
         } else if (e > s || !blankIsRecordOnly) {
-          if (prefixed) data.append(`${at}${delimiter}${line}${delimiter}`);
-          data.appendBytes(buf, s, e);
-          data.appendBytes(NEWLINE, 0, 1);
-          rows++;
+          chunk.rawRow(prefixed ? `${at}${delimiter}${line}${delimiter}` : undefined, buf, s, e);
         }
-        if ((records + 1) * MARKS > marks.length) {
-          const bigger = new Float64Array(marks.length * 2);
-          bigger.set(marks);
-          marks = bigger;
-        }
-        const m = records * MARKS;
-        marks[m] = data.length;
-        marks[m + 1] = rows;
-        marks[m + 2] = line;
-        marks[m + 3] = nextOffset;
-        marks[m + 4] = nextLine;
+        chunk.endRecord(line, nextOffset, nextLine);
         offset = nextOffset;
-        records++;
       });
     } catch (err) {
-      error = chunkError(err);
+      return chunk.finish(err, { firstOffset });
     }
-    return {
-      data: data.finish(),
-      records,
-      marks: marks.subarray(0, records * MARKS),
-      rejectData: rejects ? rejects.finish() : EMPTY,
-      rejectEnds,
-      rejectRecords,
-      rejectInfo,
-      raw: { firstOffset },
-      error,
-    };
+    return chunk.finish(undefined, { firstOffset });
   };
 
   return {
@@ -100,4 +59,3 @@ export function serverSource(
   };
 }
 
-const EMPTY = new Uint8Array(0);

@@ -56,6 +56,14 @@ export function rejectCounter(
   };
 }
 
+/** Rows the server refused in batches' COPYs, against the threshold. */
+export interface RefusedRows {
+  /** For one attempt at one batch: told of each refused row as it is found; throws past a count threshold. */
+  attempt(): (r: Reject) => void;
+  /** A committed batch's refused rows, counted like any reject. */
+  count(rejects: readonly Reject[]): void;
+}
+
 /**
  * The consumers' side of the threshold for server-side parsing, whose bad rows are found by the
  * COPY: `check` stops a batch's attempt at the first refused row past a count threshold (before a
@@ -68,16 +76,19 @@ export function refusedRows(
   metrics: PipelineMetrics,
   byCode: Record<string, number>,
   countReject: (r: RejectInfo, encoded: Uint8Array) => void,
-): { check(inBatch: readonly Reject[]): void; count(rejects: readonly Reject[]): void } {
+): RefusedRows {
   return {
-    check(inBatch) {
-      const total = previous + metrics.cast.rejected + inBatch.length;
-      if (jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
-        const codes = { ...byCode };
-        for (const f of inBatch) codes[f.code] = (codes[f.code] ?? 0) + 1;
-        const last = inBatch[inBatch.length - 1]!;
-        throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, codes), { file, line: last.line, rejects: inBatch.slice(-KEPT_REJECTS) });
-      }
+    attempt() {
+      const inBatch: Reject[] = [];
+      return (r) => {
+        inBatch.push(r);
+        const total = previous + metrics.cast.rejected + inBatch.length;
+        if (jt.maxRejects.kind === 'count' && total > jt.maxRejects.value) {
+          const codes = { ...byCode };
+          for (const f of inBatch) codes[f.code] = (codes[f.code] ?? 0) + 1;
+          throw new ImporterError('REJECT_THRESHOLD', thresholdMessage(jt, file, total, undefined, codes), { file, line: r.line, rejects: inBatch.slice(-KEPT_REJECTS) });
+        }
+      };
     },
     count(rejects) {
       for (const r of rejects) countReject({ code: r.code, line: r.line }, Buffer.from(encodeReject(r)));

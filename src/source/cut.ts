@@ -193,12 +193,7 @@ export class RecordCutter {
       // A CR at the very end may be the first half of a CRLF: wait for the next byte.
       if (eol === nextCR && eol + 1 === n && !last) break;
       const next = eol === nextCR && buf[eol + 1] === LF ? eol + 2 : eol + 1;
-      breaks++;
-      // A record past the limit is rejected whether it arrived whole or not (only its first KiB is kept).
-      if (eol - start > this.maxRecordBytes) sink(buf, start, start + 1024, this.line, this.line + breaks, this.offset, this.offset + (next - start), 'CSV_MAX_RECORD_SIZE');
-      else sink(buf, start, eol, this.line, this.line + breaks, this.offset, this.offset + (next - start), broken);
-      this.line += breaks;
-      this.offset += next - start;
+      this.emit(sink, buf, start, eol, next, breaks + 1, broken);
       breaks = 0;
       broken = undefined;
       start = next;
@@ -206,13 +201,22 @@ export class RecordCutter {
       if (nextCR < next) nextCR = find(CR, next);
     }
     if (last && start < n) {
-      if (n - start > this.maxRecordBytes) sink(buf, start, start + 1024, this.line, this.line + breaks, this.offset, this.offset + (n - start), 'CSV_MAX_RECORD_SIZE');
-      else sink(buf, start, n, this.line, this.line + breaks, this.offset, this.offset + (n - start), broken);
-      this.line += breaks;
-      this.offset += n - start;
+      this.emit(sink, buf, start, n, n, breaks, broken);
       return n;
     }
     return start;
+  }
+
+  /**
+   * Hands on the record `buf[start, end)` whose line break ends at `next`, spanning `breaks` line
+   * breaks, and moves past it. A record past the limit is rejected whether it arrived whole or not
+   * (only its first KiB is kept).
+   */
+  private emit(sink: CutSink, buf: Buffer, start: number, end: number, next: number, breaks: number, broken: BrokenRecord | undefined): void {
+    const long = end - start > this.maxRecordBytes;
+    sink(buf, start, long ? start + 1024 : end, this.line, this.line + breaks, this.offset, this.offset + (next - start), long ? 'CSV_MAX_RECORD_SIZE' : broken);
+    this.line += breaks;
+    this.offset += next - start;
   }
 
   private tooLong(k: Skipping): never {
